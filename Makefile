@@ -1,0 +1,66 @@
+# The README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test check lint format typecheck migrations-check system-deps bench worker beat messages clean
+
+$(VENV)/bin/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(VENV)/bin/uv
+	$(UV) sync --locked --inexact --python $(PY)
+	@touch $@
+
+install: $(VENV)/.synced
+
+# Debian packages the tests and PDFs need (Chromium for the browser journeys, Pango for
+# WeasyPrint, gettext for translations); installed only when missing.
+system-deps:
+	@bin/system-deps
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v0 || true
+	DEBUG=1 $(PY) manage.py load_strategy
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install system-deps
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	DEBUG=1 $(VENV)/bin/mypy .
+
+migrations-check: install
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check test
+
+worker: install
+	$(VENV)/bin/celery -A clspdr worker -l info
+
+beat: install
+	$(VENV)/bin/celery -A clspdr beat -l info
+
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=var
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

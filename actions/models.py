@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+if TYPE_CHECKING:
+    from clspdr.models import User
+
+
+class Status(models.TextChoices):
+    TODO = "todo", _("À lancer")
+    IN_PROGRESS = "in_progress", _("En cours")
+    DONE = "done", _("Réalisée")
+    POSTPONED = "postponed", _("Reportée")
+    ABANDONED = "abandoned", _("Abandonnée")
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", _("Haute")
+    MEDIUM = "medium", _("Moyenne")
+    LOW = "low", _("Basse")
+
+
+class ActionQuerySet(models.QuerySet["Action"]):
+    """Every list, export and count of actions starts from these (see actions/access.py)."""
+
+    def visible_to(self, user: User) -> ActionQuerySet:
+        from actions.access import can_view_plan
+
+        return self if can_view_plan(user) else self.none()
+
+    def updatable_by(self, user: User) -> ActionQuerySet:
+        from actions.access import updatable_actions_filter
+
+        return self.filter(updatable_actions_filter(user))
+
+    def carried_by(self, organisation_id: int) -> ActionQuerySet:
+        """Actions an organisation leads or contributes to, as one pk__in subquery."""
+        contributed = Action.contributors.through.objects.filter(
+            organisation_id=organisation_id
+        ).values("action_id")
+        return self.filter(
+            models.Q(lead_organisation_id=organisation_id) | models.Q(pk__in=contributed)
+        )
+
+
+class Action(models.Model):
+    """A numbered action of a strategy axis, with its sheet (fiche-action)."""
+
+    axis = models.ForeignKey(
+        "axes.Axis", on_delete=models.CASCADE, related_name="actions", verbose_name=_("axe")
+    )
+    number = models.CharField(_("numéro"), max_length=10)
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    title = models.CharField(_("intitulé"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    lead_organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_actions",
+        verbose_name=_("pilote"),
+    )
+    contributors = models.ManyToManyField(
+        "governance.Organisation",
+        blank=True,
+        related_name="contributed_actions",
+        verbose_name=_("partenaires contributeurs"),
+    )
+    target_public = models.TextField(_("public cible"), blank=True)
+    territory = models.CharField(_("territoire"), max_length=300, blank=True)
+    objectives = models.TextField(_("objectifs"), blank=True)
+    means = models.TextField(_("moyens mobilisés"), blank=True)
+    priority = models.CharField(_("priorité"), max_length=10, choices=Priority.choices, blank=True)
+    indicators = models.TextField(_("indicateurs d'évaluation"), blank=True)
+    start_date = models.DateField(_("date de début"), null=True, blank=True)
+    end_date = models.DateField(_("date de fin"), null=True, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=Status.choices, default=Status.TODO
+    )
+    progress = models.PositiveSmallIntegerField(
+        _("avancement (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    # Optimistic locking: every write goes through a service that bumps it.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    last_update_at = models.DateTimeField(_("dernière mise à jour"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["axis__strategy", "axis__number", "position", "number"]
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        constraints = [
+            models.UniqueConstraint(fields=["axis", "number"], name="unique_action_number"),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="action_progress_max_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["last_update_at"])]
+        permissions = [("update_action_status", "Peut mettre à jour l'avancement de l'action")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    @property
+    def code(self) -> str:
+        """ "1.3" for action 3 of axis 1 — needs axis loaded (select_related)."""
+        return f"{self.axis.number}.{self.number}"
+
+
+class ActionUserObjectPermission(UserObjectPermissionBase):
+    """Direct-FK guardian table: per-action exceptions granted to one person."""
+
+    content_object = models.ForeignKey(Action, on_delete=models.CASCADE)
+
+
+class ActionGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Action, on_delete=models.CASCADE)
+
+
+class SubList(models.Model):
+    """A list of points that details an action, kept as written (e.g. axis 3's
+    "Améliorer la tranquillité publique et résidentielle" 1-5)."""
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="sublists", verbose_name=_("action")
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    title = models.CharField(_("titre"), max_length=300)
+    intro = models.TextField(_("introduction"), blank=True)
+
+    class Meta:
+        ordering = ["action", "position"]
+        verbose_name = _("liste de sous-actions")
+        verbose_name_plural = _("listes de sous-actions")
+        constraints = [
+            models.UniqueConstraint(fields=["action", "title"], name="unique_sublist_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SubAction(models.Model):
+    sublist = models.ForeignKey(
+        SubList, on_delete=models.CASCADE, related_name="items", verbose_name=_("liste")
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    number = models.CharField(_("numéro"), max_length=10, blank=True)
+    title = models.CharField(_("intitulé"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["sublist", "position"]
+        verbose_name = _("sous-action")
+        verbose_name_plural = _("sous-actions")
+        constraints = [
+            models.UniqueConstraint(fields=["sublist", "title"], name="unique_subaction_title"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+
+class Funding(models.Model):
+    """Budget of an action for one year and one funder (Ville, FIPD, CAF...)."""
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="fundings", verbose_name=_("action")
+    )
+    year = models.PositiveSmallIntegerField(_("année"))
+    funder = models.CharField(_("financeur"), max_length=150)
+    amount = models.DecimalField(_("montant (€)"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["action", "year", "funder"]
+        verbose_name = _("financement")
+        verbose_name_plural = _("financements")
+        constraints = [
+            models.UniqueConstraint(fields=["action", "year", "funder"], name="unique_funding"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} — {self.funder} : {self.amount} €"
+
+
+class StatusUpdate(models.Model):
+    """One update of an action's status and progress, kept forever with its author."""
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="updates", verbose_name=_("action")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="status_updates",
+        verbose_name=_("auteur"),
+    )
+    author_organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation de l'auteur"),
+    )
+    created_at = models.DateTimeField(_("date"), db_index=True)
+    previous_status = models.CharField(max_length=20, choices=Status.choices)
+    previous_progress = models.PositiveSmallIntegerField()
+    status = models.CharField(_("statut"), max_length=20, choices=Status.choices)
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"))
+    comment = models.TextField(_("commentaire"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("mise à jour")
+        verbose_name_plural = _("mises à jour")
+        indexes = [models.Index(fields=["action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.status} {self.progress} %"

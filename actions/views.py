@@ -1,0 +1,25 @@
+from django.http import HttpRequest, HttpResponse
+
+
+def action_list(request: HttpRequest) -> HttpResponse:
+    raise NotImplementedError
+
+
+def export_csv(request: HttpRequest) -> HttpResponse:
+    raise NotImplementedError
+
+
+def export_xlsx(request: HttpRequest) -> HttpResponse:
+    raise NotImplementedError
+
+
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    raise NotImplementedError
+
+
+def action_update_status(request: HttpRequest, pk: int) -> HttpResponse:
+    raise NotImplementedError
+
+
+def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    raise NotImplementedError

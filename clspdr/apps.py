@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClspdrConfig(AppConfig):
+    name = "clspdr"
+    verbose_name = "Plateforme CLSPDR"

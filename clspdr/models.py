@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """What a person does on the platform, beyond the bodies they belong to."""
+
+    MEMBER = "member", _("Membre d'instance")
+    PARTNER = "partner", _("Référent partenaire")
+    COORDINATOR = "coordinator", _("Coordinateur CLSPDR")
+    ELECTED = "elected", _("Élu")
+    ADMIN = "admin", _("Administrateur technique")
+    DPO = "dpo", _("Délégué à la protection des données")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        verbose_name=_("organisation représentée"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="people",
+    )
+    job_title = models.CharField(_("fonction"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR

@@ -1,0 +1,52 @@
+"""The permission vocabulary, declared once (STYLE #4).
+
+Each name is granted by exactly one rule function, registered by the app that owns the object
+type (e.g. `actions/access.py`). Asking for a name that is not declared raises, so a typo can
+neither grant nor silently deny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+VOCABULARY: dict[str, str] = {
+    "plan.view": "Consulter le plan d'action",
+    "plan.export": "Exporter le plan d'action (CSV, XLSX)",
+    "action.update_status": "Mettre à jour le statut et l'avancement d'une action",
+    "action.edit": "Modifier la fiche-action",
+}
+
+Rule = Callable[[Any, Any], bool]
+_rules: dict[str, Rule] = {}
+
+
+class UnknownPermission(LookupError):
+    pass
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    """Register the function that decides `name`."""
+    if name not in VOCABULARY:
+        raise UnknownPermission(name)
+
+    def register(func: Rule) -> Rule:
+        if name in _rules:
+            raise ImproperlyConfigured(f"Permission {name!r} already has a rule.")
+        _rules[name] = func
+        return func
+
+    return register
+
+
+def has_perm(user: Any, name: str, obj: Any = None) -> bool:
+    """Default deny: anonymous and inactive users get nothing."""
+    if name not in VOCABULARY:
+        raise UnknownPermission(name)
+    if name not in _rules:
+        raise ImproperlyConfigured(f"Permission {name!r} has no rule registered.")
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return _rules[name](user, obj)

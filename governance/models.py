@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganisationKind(models.TextChoices):
+    COMMUNE = "commune", _("Commune")
+    STATE = "state", _("Services de l'État")
+    POLICE = "police", _("Police et gendarmerie")
+    JUSTICE = "justice", _("Justice")
+    EDUCATION = "education", _("Éducation")
+    SOCIAL_LANDLORD = "social_landlord", _("Bailleur social")
+    DEPARTMENT = "department", _("Département")
+    HEALTH = "health", _("Santé")
+    ASSOCIATION = "association", _("Association")
+    TRANSPORT = "transport", _("Transport")
+    OTHER = "other", _("Autre")
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    short_name = models.CharField(_("sigle"), max_length=40, blank=True)
+    kind = models.CharField(
+        _("type"), max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.OTHER
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BodyKind(models.TextChoices):
+    PLENARY = "plenary", _("Réunion plénière")
+    COMMITTEE = "committee", _("Comité restreint")
+    OBSERVATORY = "observatory", _("Observatoire local de la tranquillité publique")
+    WORKING_GROUP = "working_group", _("Groupe de travail thématique")
+    WATCH_CELL = "watch_cell", _("Cellule de veille prévention/médiation")
+    COMPLEX_CELL = "complex_cell", _("Cellule de suivi des situations complexes")
+
+
+CONFIDENTIAL_KINDS = frozenset({BodyKind.WATCH_CELL, BodyKind.COMPLEX_CELL})
+
+
+class Cadence(models.TextChoices):
+    YEARLY = "yearly", _("1 fois par an")
+    QUARTERLY = "quarterly", _("1 fois par trimestre")
+    BIMONTHLY = "bimonthly", _("tous les deux mois")
+    AS_NEEDED = "as_needed", _("selon les besoins")
+    NONE = "none", _("sans réunion")
+
+
+class Body(models.Model):
+    """A governance body of the council: plenary, committee, working group, cell..."""
+
+    strategy = models.ForeignKey(
+        "axes.Strategy",
+        on_delete=models.CASCADE,
+        related_name="bodies",
+        verbose_name=_("stratégie"),
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=BodyKind.choices)
+    name = models.CharField(_("nom"), max_length=200)
+    cadence = models.CharField(_("fréquence"), max_length=20, choices=Cadence.choices)
+    axis = models.ForeignKey(
+        "axes.Axis",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bodies",
+        verbose_name=_("axe"),
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["strategy", "axis__number", "kind"]
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["strategy", "kind", "axis"], name="unique_body_per_kind_and_axis"
+            ),
+            models.UniqueConstraint(
+                fields=["strategy", "kind"],
+                condition=Q(axis__isnull=True),
+                name="unique_body_per_kind_without_axis",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.kind in CONFIDENTIAL_KINDS
+
+
+class MembershipRole(models.TextChoices):
+    CHAIR = "chair", _("Président")
+    SECRETARY = "secretary", _("Secrétaire")
+    MEMBER = "member", _("Membre")
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active(self, on: object = None) -> MembershipQuerySet:
+        day = on or timezone.localdate()
+        return self.filter(Q(start_date__lte=day), Q(end_date__isnull=True) | Q(end_date__gte=day))
+
+
+class Membership(models.Model):
+    body = models.ForeignKey(
+        Body, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("instance")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("personne"),
+    )
+    role = models.CharField(
+        _("rôle"), max_length=20, choices=MembershipRole.choices, default=MembershipRole.MEMBER
+    )
+    start_date = models.DateField(_("début"), default=timezone.localdate)
+    end_date = models.DateField(_("fin"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["body", "user__last_name"]
+        verbose_name = _("appartenance")
+        verbose_name_plural = _("appartenances")
+        constraints = [
+            models.UniqueConstraint(fields=["body", "user"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.body}"

@@ -11,15 +11,3 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     raise NotImplementedError
-
-
-def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    raise NotImplementedError
-
-
-def action_update_status(request: HttpRequest, pk: int) -> HttpResponse:
-    raise NotImplementedError
-
-
-def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    raise NotImplementedError

@@ -1,0 +1,13 @@
+"""Views of the action plan, split by sub-domain: the list and its exports, the action sheet."""
+
+from actions.views.plan import action_list, export_csv, export_xlsx
+from actions.views.sheet import action_detail, action_edit, action_update_status
+
+__all__ = [
+    "action_detail",
+    "action_edit",
+    "action_list",
+    "action_update_status",
+    "export_csv",
+    "export_xlsx",
+]

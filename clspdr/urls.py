@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from clspdr import views
+from clspdr import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("plan/", include("axes.urls")),
     path("plan/actions/", include("actions.urls")),
     path("comptes/", include("allauth.urls")),

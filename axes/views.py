@@ -1,13 +1,77 @@
-from django.http import HttpRequest, HttpResponse
+"""The strategy dashboard (progress per axis) and the axis page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from actions.models import Action
+from actions.selectors import recent_updates
+from axes.models import Axis, Strategy
+from axes.selectors import axis_progress, pick_current, strategy_progress
+from clspdr.permissions import has_perm
+
+if TYPE_CHECKING:
+    from clspdr.models import User
 
 
+def _plan_reader(request: HttpRequest) -> User:
+    if not has_perm(request.user, "plan.view"):
+        raise PermissionDenied
+    return cast("User", request.user)
+
+
+def _render_strategy(
+    request: HttpRequest, user: User, strategy: Strategy | None, strategies: list[Strategy]
+) -> HttpResponse:
+    context: dict[str, object] = {"strategy": strategy, "strategies": strategies}
+    if strategy is not None:
+        actions = Action.objects.visible_to(user).filter(axis__strategy=strategy)
+        context["progress"] = strategy_progress(strategy, actions=actions)
+        context["updates"] = recent_updates(actions)
+        context["others"] = [s for s in strategies if s.pk != strategy.pk]
+    return render(request, "axes/dashboard.html", context)
+
+
+@login_required
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    raise NotImplementedError
+    """The current strategy: the one running this year, else the latest."""
+    user = _plan_reader(request)
+    strategies = list(Strategy.objects.all())
+    return _render_strategy(request, user, pick_current(strategies), strategies)
 
 
+@login_required
+@require_safe
 def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    raise NotImplementedError
+    user = _plan_reader(request)
+    strategies = list(Strategy.objects.all())
+    strategy = next((s for s in strategies if s.slug == slug), None)
+    if strategy is None:
+        raise Http404("Stratégie inconnue.")
+    return _render_strategy(request, user, strategy, strategies)
 
 
+@login_required
+@require_safe
 def axis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    raise NotImplementedError
+    user = _plan_reader(request)
+    axis = get_object_or_404(Axis.objects.select_related("strategy"), pk=pk)
+    actions = Action.objects.visible_to(user).filter(axis=axis)
+    rows = actions.select_related("axis", "lead_organisation").prefetch_related(
+        "contributors", "sublists__items"
+    )
+    context = {
+        "axis": axis,
+        "strategy": axis.strategy,
+        "progress": axis_progress(axis, actions=actions),
+        "bodies": axis.bodies.all(),
+        "actions": rows,
+    }
+    return render(request, "axes/axis.html", context)

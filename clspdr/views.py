@@ -1,13 +1,60 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
-from actions.selectors import home_actions_for
+from actions.models import Action
+from actions.selectors import (
+    days_since_update,
+    home_actions_for,
+    least_recently_updated,
+    recent_updates,
+)
+from axes.selectors import current_strategy, strategy_progress
+from clspdr.models import Role, User
+from clspdr.permissions import has_perm
+
+if TYPE_CHECKING:
+    from axes.models import Strategy
+
+STALE_LIMIT = 10
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """A partner sees first what its organisation carries, least recently updated on top."""
-    return render(request, "home.html", home_actions_for(request.user))
+    """What each person comes for: a partner first sees what its organisation carries, least
+    recently updated on top; the coordinator what needs chasing across the plan."""
+    user = cast(User, request.user)
+    if not has_perm(user, "plan.view"):
+        coordinators = User.objects.filter(role=Role.COORDINATOR, is_active=True)
+        return render(request, "home.html", {"no_access": True, "coordinators": coordinators})
+    strategy = current_strategy()
+    context: dict[str, Any] = {"strategy": strategy}
+    if strategy is not None:
+        context.update(_plan_overview(user, strategy))
+    if user.is_coordinator:
+        context.update(_coordinator_view(user, strategy))
+    else:
+        mine = list(home_actions_for(user, strategy=strategy))
+        days_since_update(mine)
+        context["my_actions"] = mine
+    return render(request, "home.html", context)
+
+
+def _plan_overview(user: User, strategy: Strategy) -> dict[str, Any]:
+    actions = Action.objects.visible_to(user).filter(axis__strategy=strategy)
+    return {"progress": strategy_progress(strategy, actions=actions)}
+
+
+def _coordinator_view(user: User, strategy: Strategy | None) -> dict[str, Any]:
+    actions = Action.objects.visible_to(user)
+    if strategy is not None:
+        actions = actions.filter(axis__strategy=strategy)
+    stale = list(least_recently_updated(actions)[:STALE_LIMIT])
+    days_since_update(stale)
+    return {"stale_actions": stale, "updates": recent_updates(actions)}

@@ -1,0 +1,112 @@
+"""The filters of the action list, shared by the page and its CSV/XLSX exports."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from actions.models import Action, Status
+from axes.models import Axis, Strategy
+from axes.selectors import pick_current
+from governance.models import Organisation
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+# "3.1" finds action 1 of axis 3, as the strategy numbers them.
+_CODE = re.compile(r"^\s*(\d+)\.(\w+)\s*$")
+
+
+class ActionFilterSet(django_filters.FilterSet):
+    """Axis, status, organisation (lead or contributor), text, "my actions".
+
+    The list shows one strategy at a time: the current one unless `strategie` names another,
+    so the axis choices are that strategy's axes.
+    """
+
+    strategie = django_filters.ChoiceFilter(
+        label="Stratégie", method="keep_all", empty_label=None, choices=()
+    )
+    axe = django_filters.ModelChoiceFilter(
+        field_name="axis", label="Axe", queryset=Axis.objects.none(), empty_label="Tous les axes"
+    )
+    statut = django_filters.ChoiceFilter(
+        field_name="status", label="Statut", choices=Status.choices, empty_label="Tous les statuts"
+    )
+    organisation = django_filters.ModelChoiceFilter(
+        label="Organisation (pilote ou contributrice)",
+        queryset=Organisation.objects.all(),
+        method="filter_organisation",
+        empty_label="Toutes les organisations",
+    )
+    q = django_filters.CharFilter(
+        label="Rechercher",
+        method="filter_text",
+        widget=forms.SearchInput(attrs={"placeholder": "N°, intitulé, description…"}),
+    )
+    mes_actions = django_filters.BooleanFilter(
+        label="Mes actions (celles que je peux mettre à jour)",
+        method="filter_mine",
+        widget=forms.CheckboxInput,
+    )
+
+    class Meta:
+        model = Action
+        fields: list[str] = []
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet[Action] | None = None,
+        *,
+        request: HttpRequest | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        # A handful of rows: fetched once, they give the choices and the default.
+        self.strategies = list(Strategy.objects.all())
+        asked = (data or {}).get("strategie")
+        self.strategy = next((s for s in self.strategies if s.slug == asked), None) or pick_current(
+            self.strategies
+        )
+        self.filters["strategie"].extra["choices"] = [
+            (s.slug, f"{s.title} ({s.period})") for s in self.strategies
+        ]
+        self.filters["axe"].queryset = Axis.objects.filter(strategy=self.strategy)
+
+    def filter_queryset(self, queryset: QuerySet[Action]) -> QuerySet[Action]:
+        if self.strategy is not None:
+            queryset = queryset.filter(axis__strategy=self.strategy)
+        return super().filter_queryset(queryset)
+
+    def keep_all(self, queryset: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
+        """The strategy is applied in `filter_queryset`, default included."""
+        return queryset
+
+    def filter_organisation(
+        self, queryset: QuerySet[Action], name: str, value: Organisation
+    ) -> QuerySet[Action]:
+        carried = Action.objects.carried_by(value.pk).values("pk")
+        return queryset.filter(pk__in=carried)
+
+    def filter_text(self, queryset: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
+        text = value.strip()
+        if not text:
+            return queryset
+        match = (
+            Q(number__icontains=text) | Q(title__icontains=text) | Q(description__icontains=text)
+        )
+        code = _CODE.match(text)
+        if code:
+            match |= Q(axis__number=int(code[1]), number__iexact=code[2])
+        return queryset.filter(match)
+
+    def filter_mine(self, queryset: QuerySet[Action], name: str, value: bool) -> QuerySet[Action]:
+        if not value or self.request is None:
+            return queryset
+        mine = Action.objects.updatable_by(self.request.user).values("pk")
+        return queryset.filter(pk__in=mine)

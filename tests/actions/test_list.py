@@ -1,0 +1,193 @@
+"""The filtered action list: access, each filter, htmx fragment, pagination, query counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from actions.models import Action, Status
+from tests.factories import ActionFactory, AxisFactory, StrategyFactory
+from tests.queries import assert_constant_queries, make_actions
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("actions:list")
+HTMX = {"HX-Request": "true"}
+
+
+def _codes(response) -> list[str]:
+    return re.findall(r"<td>(\d+\.\w+)</td>", response.content.decode())
+
+
+def _list(login, persona_user, **params):
+    return login(persona_user).get(URL, params)
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(world, client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_it_refuses_an_outsider(world, personas, login):
+    assert _list(login, personas["outsider"]).status_code == 403
+
+
+def test_it_lists_the_actions_of_the_current_strategy_in_plan_order(world, personas, login):
+    old = StrategyFactory(slug="manosque-2019-2022", start_year=2019, end_year=2022)
+    ActionFactory(axis=AxisFactory(strategy=old, number=1), number="9")
+    response = _list(login, personas["elu"])
+    assert response.status_code == 200
+    assert _codes(response) == ["1.1", "3.1", "3.5"]
+
+
+def test_it_lists_another_strategy_on_demand(world, personas, login):
+    old = StrategyFactory(slug="manosque-2019-2022", start_year=2019, end_year=2022)
+    ActionFactory(axis=AxisFactory(strategy=old, number=2), number="9")
+    response = _list(login, personas["elu"], strategie="manosque-2019-2022")
+    assert _codes(response) == ["2.9"]
+    # the filter form keeps the strategy when it is not the default one
+    assert 'name="strategie" value="manosque-2019-2022"' in response.content.decode()
+
+
+def test_it_filters_by_axis(world, personas, login):
+    response = _list(login, personas["elu"], axe=world.axes[1].pk)
+    assert _codes(response) == ["3.1", "3.5"]
+
+
+def test_it_offers_only_the_axes_of_the_shown_strategy(world, personas, login):
+    old = StrategyFactory(slug="manosque-2019-2022", start_year=2019, end_year=2022)
+    old_axis = AxisFactory(strategy=old, number=4, title="Ancien axe")
+    response = _list(login, personas["elu"])
+    assert "Ancien axe" not in response.content.decode()
+    # an axis of another strategy is refused with a message, not a crash
+    response = _list(login, personas["elu"], axe=old_axis.pk)
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+
+
+def test_it_filters_by_status(world, personas, login):
+    Action.objects.filter(pk=world.actions["ville_led"].pk).update(status=Status.DONE, progress=100)
+    response = _list(login, personas["elu"], statut=Status.DONE)
+    assert _codes(response) == ["3.5"]
+
+
+def test_it_filters_by_organisation_leading_or_contributing(world, personas, login):
+    college = world.organisations["college"]
+    # the college leads 1.1 and contributes to 3.1
+    assert _codes(_list(login, personas["elu"], organisation=college.pk)) == ["1.1", "3.1"]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("collège", ["1.1"]),  # title
+        ("RAPPEL", ["3.5"]),  # description, any case
+        ("3.5", ["3.5"]),  # the code as the strategy writes it
+    ],
+)
+def test_it_searches_number_title_and_description(world, personas, login, q, expected):
+    Action.objects.filter(pk=world.actions["college_led"].pk).update(title="Forum au collège")
+    Action.objects.filter(pk=world.actions["ville_led"].pk).update(
+        description="Procédure de rappel à l'ordre."
+    )
+    assert _codes(_list(login, personas["elu"], q=q)) == expected
+
+
+def test_it_shows_my_actions_to_a_partner(world, personas, login):
+    # the landlord contributes to 3.5 only
+    response = _list(login, personas["bailleur"], mes_actions="on")
+    assert _codes(response) == ["3.5"]
+    assert 'name="mes_actions"' in response.content.decode()
+
+
+def test_it_hides_the_my_actions_box_from_who_cannot_update(world, personas, login):
+    assert 'name="mes_actions"' not in _list(login, personas["elu"]).content.decode()
+
+
+def test_it_combines_filters(world, personas, login):
+    college = world.organisations["college"]
+    response = _list(login, personas["elu"], organisation=college.pk, axe=world.axes[1].pk)
+    assert _codes(response) == ["3.1"]
+    response = _list(login, personas["elu"], organisation=college.pk, statut=Status.DONE)
+    assert _codes(response) == []
+    assert "Aucune action ne correspond à ces critères." in response.content.decode()
+
+
+def test_it_renders_a_full_page_without_javascript(world, personas, login):
+    response = _list(login, personas["police"], statut=Status.TODO)
+    html = response.content.decode()
+    assert "<html" in html
+    assert html.count("<h1") == 1
+    assert '<form method="get" action="/plan/actions/"' in html
+    assert '<button type="submit">Filtrer</button>' in html
+    assert 'hx-get="/plan/actions/"' in html
+    assert 'id="results"' in html
+    assert 'role="status"' in html and "3 actions correspondent à ces critères." in html
+    assert '<th scope="col">' in html and "<caption>" in html
+
+
+def test_it_renders_only_the_results_for_htmx(world, personas, login):
+    response = login(personas["police"]).get(URL, {"statut": Status.TODO}, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert "<form" not in html
+    assert 'id="results"' in html
+    assert 'id="result-count" class="result-count" role="status"' in html
+    assert _codes(response) == ["1.1", "3.1", "3.5"]
+    assert "HX-Request" in response["Vary"]
+
+
+def test_it_renders_the_full_page_to_restore_history(world, personas, login):
+    headers = {**HTMX, "HX-History-Restore-Request": "true"}
+    response = login(personas["police"]).get(URL, headers=headers)
+    assert "<html" in response.content.decode()
+
+
+def test_it_varies_the_full_page_on_the_htmx_header(world, personas, login):
+    assert "HX-Request" in _list(login, personas["police"])["Vary"]
+
+
+def test_it_paginates_and_keeps_the_filters(world, personas, login):
+    make_actions(55, world.axes[0], updates=0)
+    client = login(personas["coordination"])
+    first = client.get(URL, {"axe": world.axes[0].pk, "statut": Status.TODO})
+    html = first.content.decode()
+    assert len(_codes(first)) == 50
+    assert "56 actions" in html
+    next_link = re.search(r'href="(/plan/actions/\?[^"]*page=2[^"]*)"', html)
+    assert next_link is not None
+    link = next_link.group(1).replace("&amp;", "&")
+    assert f"axe={world.axes[0].pk}" in link and "statut=todo" in link
+    second = client.get(link, headers=HTMX)
+    assert len(_codes(second)) == 6
+    assert "Page 2 sur 2" in second.content.decode()
+
+
+def test_it_carries_the_filters_to_the_export_links(world, personas, login):
+    html = _list(login, personas["police"], statut=Status.TODO, q="action", page=1).content.decode()
+    assert '/plan/actions/export.csv?statut=todo&amp;q=action"' in html
+    assert '/plan/actions/export.xlsx?statut=todo&amp;q=action"' in html
+
+
+def test_it_runs_the_same_queries_for_1_and_50_actions(
+    world, personas, login, django_assert_num_queries
+):
+    client = login(personas["police"])
+    assert_constant_queries(client, URL, world.axes[0], django_assert_num_queries)
+
+
+def test_it_runs_the_same_queries_for_the_fragment_with_1_and_50_actions(
+    world, personas, login, django_assert_num_queries
+):
+    police = world.organisations["police"]
+    client = login(personas["police"])
+    url = f"{URL}?organisation={police.pk}&mes_actions=on&q=action"
+    assert_constant_queries(
+        client, url, world.axes[1], django_assert_num_queries, headers=HTMX, lead=police
+    )
+    # the generated actions and 3.1 match every filter: a full page of 50 rows
+    assert len(_codes(client.get(url, headers=HTMX))) == 50

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -14,16 +13,10 @@ from actions.models import Action
 from actions.selectors import recent_updates
 from axes.models import Axis, Strategy
 from axes.selectors import axis_progress, pick_current, strategy_progress
-from clspdr.permissions import has_perm
+from clspdr.permissions import require_perm
 
 if TYPE_CHECKING:
     from clspdr.models import User
-
-
-def _plan_reader(request: HttpRequest) -> User:
-    if not has_perm(request.user, "plan.view"):
-        raise PermissionDenied
-    return cast("User", request.user)
 
 
 def _render_strategy(
@@ -42,7 +35,7 @@ def _render_strategy(
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The current strategy: the one running this year, else the latest."""
-    user = _plan_reader(request)
+    user = require_perm(request, "plan.view")
     strategies = list(Strategy.objects.all())
     return _render_strategy(request, user, pick_current(strategies), strategies)
 
@@ -50,7 +43,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    user = _plan_reader(request)
+    user = require_perm(request, "plan.view")
     strategies = list(Strategy.objects.all())
     strategy = next((s for s in strategies if s.slug == slug), None)
     if strategy is None:
@@ -61,7 +54,7 @@ def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_safe
 def axis_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _plan_reader(request)
+    user = require_perm(request, "plan.view")
     axis = get_object_or_404(Axis.objects.select_related("strategy"), pk=pk)
     actions = Action.objects.visible_to(user).filter(axis=axis)
     rows = actions.select_related("axis", "lead_organisation").prefetch_related(

@@ -8,9 +8,13 @@ neither grant nor silently deny.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from clspdr.models import User
 
 VOCABULARY: dict[str, str] = {
     "plan.view": "Consulter le plan d'action",
@@ -50,3 +54,10 @@ def has_perm(user: Any, name: str, obj: Any = None) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     return _rules[name](user, obj)
+
+
+def require_perm(request: HttpRequest, name: str, obj: Any = None) -> User:
+    """The signed-in person if the vocabulary grants `name`, else 403 (for views)."""
+    if not has_perm(request.user, name, obj):
+        raise PermissionDenied
+    return cast("User", request.user)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from actions import exports
 from actions.filters import ActionFilterSet
 from actions.models import Action
-from clspdr.permissions import has_perm
+from clspdr.permissions import has_perm, require_perm
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -28,13 +27,6 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 50
 _FILTER_NAMES = ("axe", "statut", "organisation", "q", "mes_actions")
-
-
-def _user_with(request: HttpRequest, permission: str) -> User:
-    """The signed-in person if the vocabulary grants `permission`, else 403."""
-    if not has_perm(request.user, permission):
-        raise PermissionDenied
-    return cast("User", request.user)
 
 
 def _filterset(request: HttpRequest, user: User) -> ActionFilterSet:
@@ -50,7 +42,7 @@ def _wants_fragment(request: HtmxHttpRequest) -> bool:
 @require_safe
 @vary_on_headers("HX-Request")
 def action_list(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user_with(request, "plan.view")
+    user = require_perm(request, "plan.view")
     filterset = _filterset(request, user)
     actions = filterset.qs.select_related("axis", "lead_organisation").prefetch_related(
         "contributors"
@@ -71,12 +63,12 @@ def action_list(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def export_csv(request: HttpRequest) -> HttpResponse:
-    user = _user_with(request, "plan.export")
+    user = require_perm(request, "plan.export")
     return exports.csv_response(_filterset(request, user).qs)
 
 
 @login_required
 @require_safe
 def export_xlsx(request: HttpRequest) -> HttpResponse:
-    user = _user_with(request, "plan.export")
+    user = require_perm(request, "plan.export")
     return exports.xlsx_response(_filterset(request, user).qs)

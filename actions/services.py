@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from actions.models import Action, Status, StatusUpdate
+from actions.models import Action, Funding, Status, StatusUpdate
 from clspdr.permissions import has_perm
 
 if TYPE_CHECKING:
     from clspdr.models import User
+    from governance.models import Organisation
 
 COMMENT_MAX_LENGTH = 2000
+
+# The fields of the sheet (fiche-action) the coordinator edits; status and progress are not
+# among them: they only change through `action_update_status`, which keeps the history.
+SHEET_FIELDS = (
+    "title",
+    "description",
+    "lead_organisation",
+    "target_public",
+    "territory",
+    "objectives",
+    "means",
+    "priority",
+    "indicators",
+    "start_date",
+    "end_date",
+)
 
 
 class ActionConflict(Exception):
@@ -26,6 +46,20 @@ class ActionConflict(Exception):
         super().__init__(f"Action {current.pk} is at version {current.version}")
         self.current = current
         self.last_update = current.updates.select_related("author", "author_organisation").first()
+
+    @classmethod
+    def for_action(cls, pk: int) -> ActionConflict:
+        """The conflict with the action as it is now in the database (what the other one saved)."""
+        return cls(Action.objects.select_related("axis__strategy", "lead_organisation").get(pk=pk))
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    """One row of an action's budget as typed in: a year, a funder, an amount in euros."""
+
+    year: int
+    funder: str
+    amount: Decimal
 
 
 def validate_status_and_progress(status: str, progress: int) -> None:
@@ -71,7 +105,7 @@ def action_update_status(
             status=status, progress=progress, version=F("version") + 1, last_update_at=when
         )
         if not written:
-            raise ActionConflict(Action.objects.select_related("axis").get(pk=action.pk))
+            raise ActionConflict.for_action(action.pk)
         update = StatusUpdate.objects.create(
             action=action,
             author=by,
@@ -86,3 +120,83 @@ def action_update_status(
     action.status, action.progress, action.last_update_at = status, progress, when
     action.version = expected_version + 1
     return update
+
+
+def validate_sheet(
+    data: Mapping[str, Any],
+    *,
+    contributors: Iterable[Organisation] | None = None,
+    fundings: Sequence[FundingLine] | None = None,
+) -> None:
+    """The rules of a sheet, whoever writes it (the editor's form calls this too)."""
+    errors: dict[str, list[str]] = {}
+
+    def error(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    unknown = set(data) - set(SHEET_FIELDS)
+    if unknown:
+        raise ValueError(f"Not sheet fields: {sorted(unknown)}")
+    if "title" in data and not str(data["title"] or "").strip():
+        error("title", "L'intitulé de l'action est obligatoire.")
+    start, end = data.get("start_date"), data.get("end_date")
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        error("end_date", "La date de fin doit être postérieure ou égale à la date de début.")
+    lead = data.get("lead_organisation")
+    if lead is not None and contributors is not None and lead in set(contributors):
+        error(
+            "contributors",
+            f"{lead} pilote l'action : elle ne peut pas être aussi partenaire contributeur.",
+        )
+    if fundings is not None:
+        seen: set[tuple[int, str]] = set()
+        for line in fundings:
+            key = (line.year, line.funder.strip().casefold())
+            if key in seen:
+                error(
+                    "fundings",
+                    f"Le financement {line.year} de « {line.funder} » est saisi deux fois.",
+                )
+            seen.add(key)
+            if line.amount < 0:
+                error("fundings", "Un montant de financement ne peut pas être négatif.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def action_edit_sheet(
+    *,
+    action: Action,
+    by: User,
+    data: Mapping[str, Any],
+    contributors: Iterable[Organisation] | None = None,
+    fundings: Sequence[FundingLine] | None = None,
+    expected_version: int,
+) -> Action:
+    """Save the coordinator's edit of a sheet; raise ActionConflict if the action changed since
+    it was read. `data` maps SHEET_FIELDS to values; `contributors` and `fundings`, when given,
+    replace the current ones (None leaves them as they are).
+    """
+    if not has_perm(by, "action.edit", action):
+        raise PermissionDenied
+    contributors = list(contributors) if contributors is not None else None
+    validate_sheet(data, contributors=contributors, fundings=fundings)
+    with transaction.atomic():
+        written = Action.objects.filter(pk=action.pk, version=expected_version).update(
+            **data, version=F("version") + 1
+        )
+        if not written:
+            raise ActionConflict.for_action(action.pk)
+        if contributors is not None:
+            action.contributors.set(contributors)
+        if fundings is not None:
+            # Replaced as a whole: the budget is a small table typed in one form.
+            action.fundings.all().delete()
+            Funding.objects.bulk_create(
+                Funding(action=action, year=f.year, funder=f.funder.strip(), amount=f.amount)
+                for f in fundings
+            )
+    for name, value in data.items():
+        setattr(action, name, value)
+    action.version = expected_version + 1
+    return action

@@ -28,9 +28,14 @@ def can_view_plan(user: User) -> bool:
         return False
     if user.role in _READER_ROLES:
         return True
-    from governance.models import Membership
+    # Remembered on the user object, which lives for one request: pages ask several times.
+    cached: bool | None = getattr(user, "_can_view_plan", None)
+    if cached is None:
+        from governance.models import Membership
 
-    return Membership.objects.active().filter(user=user).exists()
+        cached = Membership.objects.active().filter(user=user).exists()
+        user._can_view_plan = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def updatable_actions_filter(user: User) -> Q:

@@ -227,3 +227,31 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.status} {self.progress} %"
+
+
+class ReminderSent(models.Model):
+    """The weekly reminder of stale actions went to one organisation: one row per organisation
+    and ISO week, so that re-running the job (beat twice, acks_late re-delivery) sends nothing."""
+
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
+    week_start = models.DateField(_("semaine du"))
+    sent_at = models.DateTimeField(_("envoyé le"), auto_now_add=True)
+    action_count = models.PositiveSmallIntegerField(_("nombre d'actions"))
+
+    class Meta:
+        ordering = ["-week_start", "organisation"]
+        verbose_name = _("relance envoyée")
+        verbose_name_plural = _("relances envoyées")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "week_start"], name="unique_reminder_per_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.week_start:%Y-%m-%d} ({self.action_count})"

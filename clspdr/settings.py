@@ -32,6 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 TOWN_NAME = env_str("TOWN_NAME", "Manosque")
 SITE_NAME = env_str("SITE_NAME", f"CLSPDR de {TOWN_NAME}")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # absolute links in e-mails (no request there)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -267,6 +268,7 @@ EMAIL_BACKEND = env_str(
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -1,0 +1,396 @@
+"""The weekly reminder of stale actions: who gets it, what it says, and that it is sent once."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from smtplib import SMTPException
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.db import connection
+from django.utils import timezone
+
+from actions.models import ReminderSent, Status
+from actions.reminders import ReminderReport, reminders_send_stale, week_start
+from actions.tasks import remind_stale_actions_task
+from clspdr.models import Role
+from tests.factories import (
+    ActionFactory,
+    AxisFactory,
+    OrganisationFactory,
+    StrategyFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 3, 18)  # a Wednesday; its ISO week starts on Monday 16 March
+SITE_URL = "https://clspdr.example.org"
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.SITE_URL = SITE_URL + "/"  # a trailing slash must not double in the links
+    settings.SITE_NAME = "CLSPDR de Manosque"
+    settings.STALE_ACTION_DAYS = 90
+
+
+def _days_ago(days: int) -> datetime.datetime:
+    """Noon, local time, `days` days before TODAY."""
+    day = TODAY - datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+def _set(action, **fields) -> None:
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.save()
+
+
+def _by_recipients(outbox) -> dict[tuple[str, ...], mail.EmailMultiAlternatives]:
+    return {tuple(sorted(message.to)): message for message in outbox}
+
+
+def _html(message) -> str:
+    [(content, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return content
+
+
+def test_it_sends_one_mail_per_organisation_carrying_stale_actions(world, personas, mailoutbox):
+    report = reminders_send_stale(today=TODAY)
+
+    # police leads 3.1, the college leads 1.1 and contributes to 3.1, the town leads 3.5
+    # and the landlord contributes to it; the hospital carries nothing.
+    messages = _by_recipients(mailoutbox)
+    assert sorted(messages) == [
+        ("bailleur@example.org",),
+        ("education@example.org",),
+        ("police@example.org",),
+        ("veille@example.org",),
+    ]
+    assert messages[("education@example.org",)].subject == (
+        "[CLSPDR de Manosque] 2 actions à mettre à jour"
+    )
+    assert messages[("police@example.org",)].subject == (
+        "[CLSPDR de Manosque] 1 action à mettre à jour"
+    )
+    assert report.as_dict() == {
+        "organisations": 4,
+        "emails": 4,
+        "recipients": 4,
+        "skipped": 0,
+        "without_contact": 0,
+        "failed": 0,
+    }
+    rows = ReminderSent.objects.filter(week_start=datetime.date(2026, 3, 16))
+    assert {(r.organisation.name, r.action_count) for r in rows} == {
+        ("Police nationale", 1),
+        ("Collège Jean Giono", 2),
+        ("Ville de Manosque", 1),
+        ("Habitations de Haute-Provence", 1),
+    }
+
+
+def test_it_leaves_out_recently_updated_actions(world, personas, mailoutbox):
+    _set(world.actions["police_led"], last_update_at=_days_ago(89))
+    _set(world.actions["college_led"], last_update_at=_days_ago(91))
+
+    reminders_send_stale(today=TODAY)
+
+    messages = _by_recipients(mailoutbox)
+    assert ("police@example.org",) not in messages  # its only action is fresh
+    college = messages[("education@example.org",)]
+    assert "1.1 " in college.body
+    assert "3.1 " not in college.body
+    assert college.subject.endswith("1 action à mettre à jour")
+
+
+def test_it_leaves_out_done_and_abandoned_actions(world, personas, mailoutbox):
+    _set(world.actions["police_led"], status=Status.DONE, progress=100)
+    _set(world.actions["ville_led"], status=Status.ABANDONED)
+
+    reminders_send_stale(today=TODAY)
+
+    assert sorted(_by_recipients(mailoutbox)) == [("education@example.org",)]
+    assert "3.1 " not in mailoutbox[0].body
+
+
+def test_it_keeps_postponed_and_in_progress_actions(world, personas, mailoutbox):
+    _set(world.actions["police_led"], status=Status.POSTPONED, last_update_at=_days_ago(200))
+    _set(world.actions["college_led"], status=Status.IN_PROGRESS, progress=30)
+
+    reminders_send_stale(today=TODAY)
+
+    assert ("police@example.org",) in _by_recipients(mailoutbox)
+    assert "1.1 " in _by_recipients(mailoutbox)[("education@example.org",)].body
+
+
+def test_it_leaves_out_the_actions_of_other_strategies(world, personas, mailoutbox):
+    old = StrategyFactory(slug="manosque-2019-2022", start_year=2019, end_year=2022)
+    ActionFactory(
+        axis=AxisFactory(strategy=old, number=1),
+        number="9",
+        lead_organisation=world.organisations["hopital"],
+    )
+
+    reminders_send_stale(today=TODAY)
+
+    assert ("complexe@example.org",) not in _by_recipients(mailoutbox)
+
+
+def test_it_writes_only_to_the_active_partner_contacts_of_the_organisation(
+    world, personas, mailoutbox
+):
+    police = world.organisations["police"]
+    UserFactory(username="police2", role=Role.PARTNER, organisation=police)
+    UserFactory(username="gone", role=Role.PARTNER, organisation=police, is_active=False)
+    UserFactory(username="nomail", role=Role.PARTNER, organisation=police, email="")
+    UserFactory(username="chef", role=Role.MEMBER, organisation=police)
+    UserFactory(username="coord2", role=Role.COORDINATOR, organisation=police)
+
+    report = reminders_send_stale(today=TODAY)
+
+    police_mail = next(m for m in mailoutbox if "police@example.org" in m.to)
+    assert sorted(police_mail.to) == ["police2@example.org", "police@example.org"]
+    assert not police_mail.cc
+    assert not police_mail.bcc
+    # the town's coordinator and elected member are not partner contacts: only "veille"
+    assert ("veille@example.org",) in _by_recipients(mailoutbox)
+    assert report.recipients == 5
+
+
+def test_it_skips_organisations_without_contact_and_reminds_them_once_they_have_one(
+    world, mailoutbox
+):
+    UserFactory(username="police", role=Role.PARTNER, organisation=world.organisations["police"])
+
+    report = reminders_send_stale(today=TODAY)
+
+    assert [m.to for m in mailoutbox] == [["police@example.org"]]
+    assert report.without_contact == 3
+    assert ReminderSent.objects.count() == 1
+
+    # a referent named later in the week gets the reminder of that week
+    UserFactory(
+        username="education", role=Role.PARTNER, organisation=world.organisations["college"]
+    )
+    second = reminders_send_stale(today=TODAY)
+
+    assert [m.to for m in mailoutbox[1:]] == [["education@example.org"]]
+    assert (second.organisations, second.skipped) == (1, 1)
+
+
+def test_it_writes_in_french_with_a_link_to_each_sheet(world, personas, mailoutbox):
+    police_led, college_led = world.actions["police_led"], world.actions["college_led"]
+    _set(police_led, title="Lutter contre les rodéos urbains", last_update_at=_days_ago(120))
+
+    reminders_send_stale(today=TODAY)
+
+    message = _by_recipients(mailoutbox)[("education@example.org",)]
+    text, html = message.body, _html(message)
+    assert text.startswith("Bonjour,")
+    assert "2 actions portées par votre organisation (Collège Jean Giono)" in text
+    assert "depuis plus de 90 jours\u00a0:" in text
+    assert "3.1 Lutter contre les rodéos urbains" in text
+    assert "Dernière mise à jour\u00a0: 18 novembre 2025" in text  # 120 days before TODAY
+    assert "Dernière mise à jour\u00a0: jamais" in text
+    assert f"{SITE_URL}/plan/actions/{police_led.pk}/" in text
+    assert f"{SITE_URL}/plan/actions/{college_led.pk}/" in text
+    # never updated first: the most urgent on top
+    assert text.index("1.1 ") < text.index("3.1 ")
+    assert '<html lang="fr">' in html
+    assert f'<a href="{SITE_URL}/plan/actions/{police_led.pk}/">3.1</a>' in html
+    assert "18 novembre 2025" in html
+    assert "jamais" in html
+    assert "<caption>" in html
+    assert "Lutter contre les rodéos urbains" in html
+
+
+def test_it_names_nobody(world, personas, mailoutbox):
+    """SECURITY T-10: no name of a person in the e-mail, only organisations and actions."""
+    reminders_send_stale(today=TODAY)
+
+    assert mailoutbox
+    for message in mailoutbox:
+        for content in (message.subject, message.body, _html(message)):
+            for user in filter(None, personas.values()):
+                assert user.first_name not in content
+                assert user.last_name not in content
+                assert user.email not in content
+
+
+def test_it_escapes_action_titles_in_the_html_version(world, personas, mailoutbox):
+    _set(world.actions["police_led"], title="Caméras <b>& médiation</b>")
+
+    reminders_send_stale(today=TODAY)
+
+    html = _html(_by_recipients(mailoutbox)[("police@example.org",)])
+    assert "Caméras &lt;b&gt;&amp; médiation&lt;/b&gt;" in html
+    assert "Caméras <b>& médiation</b>" in _by_recipients(mailoutbox)[("police@example.org",)].body
+
+
+def test_it_sends_nothing_the_second_time_in_the_same_week(world, personas, mailoutbox):
+    reminders_send_stale(today=TODAY)
+    sent = list(ReminderSent.objects.values_list("pk", "sent_at", "action_count"))
+
+    # later that week, and even with one more stale action: the organisation was reminded
+    ActionFactory(axis=world.axes[0], number="7", lead_organisation=world.organisations["police"])
+    report = reminders_send_stale(today=TODAY + datetime.timedelta(days=4))  # Sunday
+
+    assert len(mailoutbox) == 4
+    assert list(ReminderSent.objects.values_list("pk", "sent_at", "action_count")) == sent
+    assert report.as_dict() == {
+        "organisations": 0,
+        "emails": 0,
+        "recipients": 0,
+        "skipped": 4,
+        "without_contact": 0,
+        "failed": 0,
+    }
+
+
+def test_it_sends_again_the_next_week(world, personas, mailoutbox):
+    reminders_send_stale(today=TODAY)
+    mailoutbox.clear()
+
+    report = reminders_send_stale(today=TODAY + datetime.timedelta(days=5))  # next Monday
+
+    assert len(mailoutbox) == 4
+    assert report.organisations == 4
+    assert set(ReminderSent.objects.values_list("week_start", flat=True)) == {
+        datetime.date(2026, 3, 16),
+        datetime.date(2026, 3, 23),
+    }
+
+
+class PoliceMailboxDownBackend(LocmemBackend):
+    """The police's mail server refuses the message; everyone else's accepts it."""
+
+    def send_messages(self, messages):
+        if any("police@example.org" in m.to for m in messages):
+            raise SMTPException("451 mailbox unavailable")
+        return super().send_messages(messages)
+
+
+def test_it_does_not_mark_a_failed_mail_as_sent_and_retries_it(
+    world, personas, mailoutbox, settings
+):
+    settings.EMAIL_BACKEND = f"{__name__}.PoliceMailboxDownBackend"
+
+    report = reminders_send_stale(today=TODAY)
+
+    # the failure did not stop the others, and left no trace of a reminder for the police
+    assert (report.organisations, report.failed) == (3, 1)
+    assert len(mailoutbox) == 3
+    police = world.organisations["police"]
+    assert not ReminderSent.objects.filter(organisation=police).exists()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    retry = reminders_send_stale(today=TODAY)
+
+    assert [m.to for m in mailoutbox[3:]] == [["police@example.org"]]
+    assert (retry.organisations, retry.skipped, retry.failed) == (1, 3, 0)
+    assert ReminderSent.objects.filter(organisation=police).exists()
+
+
+def test_it_sends_nothing_without_a_strategy(db, mailoutbox):
+    report = reminders_send_stale(today=TODAY)
+
+    assert mailoutbox == []
+    assert report.organisations == 0
+
+
+def test_it_takes_the_week_from_monday():
+    assert week_start(datetime.date(2026, 3, 16)) == datetime.date(2026, 3, 16)
+    assert week_start(datetime.date(2026, 3, 22)) == datetime.date(2026, 3, 16)
+    assert week_start(datetime.date(2027, 1, 1)) == datetime.date(2026, 12, 28)
+
+
+def test_it_runs_as_a_task_with_json_arguments_and_result(world, personas, mailoutbox):
+    result = remind_stale_actions_task(TODAY.isoformat())
+
+    assert json.loads(json.dumps(result)) == result
+    assert result["organisations"] == 4
+    assert len(mailoutbox) == 4
+
+
+def test_it_defaults_to_the_current_week_as_a_task(world, personas, mailoutbox):
+    remind_stale_actions_task()
+
+    assert set(ReminderSent.objects.values_list("week_start", flat=True)) == {
+        week_start(timezone.localdate())
+    }
+
+
+class GatedBackend(LocmemBackend):
+    """Holds every message until the test opens the gate, to keep a run inside its send."""
+
+    sending = threading.Event()
+    gate = threading.Event()
+
+    def send_messages(self, messages):
+        GatedBackend.sending.set()
+        assert GatedBackend.gate.wait(30), "the test never opened the gate"
+        return super().send_messages(messages)
+
+
+def _waiting_on_a_lock() -> bool | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0 or None
+
+
+def _poll(probe, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while (found := probe()) is None:
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.02)
+    return found
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks between connections: PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_one_mail_when_two_runs_overlap(mailoutbox, settings):
+    """Beat fired twice, or a re-delivery while the first run is still sending: the second
+    run's insert waits for the first one's commit, then gives up on that organisation."""
+    organisation = OrganisationFactory(name="Police municipale")
+    UserFactory(username="pm", role=Role.PARTNER, organisation=organisation)
+    ActionFactory(axis=AxisFactory(number=1), number="1", lead_organisation=organisation)
+    settings.EMAIL_BACKEND = f"{__name__}.GatedBackend"
+    GatedBackend.sending.clear()
+    GatedBackend.gate.clear()
+    reports: dict[str, ReminderReport] = {}
+
+    def run(name: str) -> None:
+        try:
+            reports[name] = reminders_send_stale(today=TODAY)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, args=("first",))
+    second = threading.Thread(target=run, args=("second",))
+    first.start()
+    try:
+        assert GatedBackend.sending.wait(30)
+        second.start()
+        _poll(_waiting_on_a_lock)  # the second run is blocked on the first one's row
+    finally:
+        GatedBackend.gate.set()
+        first.join(30)
+        if second.ident is not None:
+            second.join(30)
+
+    assert len(mailoutbox) == 1
+    assert reports["first"].organisations == 1
+    assert (reports["second"].organisations, reports["second"].skipped) == (0, 1)
+    assert ReminderSent.objects.filter(organisation_id=organisation.pk).count() == 1

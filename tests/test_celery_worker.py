@@ -1,0 +1,83 @@
+"""The weekly reminder through Redis and a real worker process, as beat triggers it in production:
+the task is serialized to JSON, routed, run in another process against the committed database,
+sends one e-mail, and sends nothing when delivered again."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from actions.models import ReminderSent
+from actions.reminders import week_start
+from actions.tasks import remind_stale_actions_task
+from clspdr.models import Role
+from tests.factories import (
+    ActionFactory,
+    AxisFactory,
+    OrganisationFactory,
+    StrategyFactory,
+    UserFactory,
+)
+
+if TYPE_CHECKING:
+    from tests.worker import CeleryWorker
+
+pytest_plugins = ["tests.worker"]
+pytestmark = pytest.mark.worker
+
+
+def _read_mail(path: Path):
+    # The file backend writes the message then a line of dashes: harmless in the body.
+    return BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+
+
+def test_it_sends_the_weekly_reminder_through_a_real_worker_once(
+    real_celery_worker: CeleryWorker, transactional_db
+):
+    # Committed rows (transactional_db): the worker reads them through its own connection.
+    strategy = StrategyFactory()
+    axis = AxisFactory(strategy=strategy, number=2)
+    police = OrganisationFactory(name="Police municipale")
+    ActionFactory(axis=axis, number="1", lead_organisation=police)
+    ActionFactory(axis=axis, number="2", lead_organisation=police)
+    UserFactory(username="pm", role=Role.PARTNER, organisation=police, email="pm@example.org")
+    # One fixed day for both runs, so that midnight on Sunday cannot start a new week between them.
+    today = timezone.localdate()
+    week = week_start(today)
+
+    first = remind_stale_actions_task.apply_async(
+        args=[today.isoformat()], queue=real_celery_worker.queue
+    )
+
+    # The outcome first: a task that raised fails the test now, with its traceback in the log.
+    outcome = real_celery_worker.wait_for_task(first.id)
+    assert "succeeded" in outcome, outcome
+    row = real_celery_worker.wait_for(
+        lambda: ReminderSent.objects.filter(organisation_id=police.pk, week_start=week).first(),
+        timeout=30,
+        what="reminder row",
+    )
+    assert row.action_count == 2
+    # The e-mail is sent before the row commits: once the row is visible, the file is there.
+    [mail_file] = real_celery_worker.mails()
+    message = _read_mail(mail_file)
+    # (.strip(): Django folds the encoded subject onto a continuation line)
+    assert message["Subject"].strip() == f"[{settings.SITE_NAME}] 2 actions à mettre à jour"
+    assert message["To"] == "pm@example.org"
+
+    second = remind_stale_actions_task.apply_async(
+        args=[today.isoformat()], queue=real_celery_worker.queue
+    )
+
+    outcome = real_celery_worker.wait_for_task(second.id)
+    assert "succeeded" in outcome, outcome
+    assert "'skipped': 1" in outcome
+    assert "'emails': 0" in outcome
+    assert real_celery_worker.mails() == [mail_file]
+    assert list(ReminderSent.objects.values_list("pk", "sent_at")) == [(row.pk, row.sent_at)]

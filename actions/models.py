@@ -90,6 +90,16 @@ class Action(models.Model):
     # Optimistic locking: every write goes through a service that bumps it.
     version = models.PositiveIntegerField(default=1, editable=False)
     last_update_at = models.DateTimeField(_("dernière mise à jour"), null=True, blank=True)
+    # Who wrote the current version (status update or sheet edit): named in conflict messages.
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("modifiée par"),
+    )
+    modified_at = models.DateTimeField(_("modifiée le"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ActionQuerySet.as_manager()

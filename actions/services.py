@@ -50,7 +50,11 @@ class ActionConflict(Exception):
     @classmethod
     def for_action(cls, pk: int) -> ActionConflict:
         """The conflict with the action as it is now in the database (what the other one saved)."""
-        return cls(Action.objects.select_related("axis__strategy", "lead_organisation").get(pk=pk))
+        return cls(
+            Action.objects.select_related(
+                "axis__strategy", "lead_organisation", "modified_by__organisation"
+            ).get(pk=pk)
+        )
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,12 @@ def action_update_status(
     when = at or timezone.now()
     with transaction.atomic():
         written = Action.objects.filter(pk=action.pk, version=expected_version).update(
-            status=status, progress=progress, version=F("version") + 1, last_update_at=when
+            status=status,
+            progress=progress,
+            version=F("version") + 1,
+            last_update_at=when,
+            modified_by=by,
+            modified_at=when,
         )
         if not written:
             raise ActionConflict.for_action(action.pk)
@@ -183,7 +192,7 @@ def action_edit_sheet(
     validate_sheet(data, contributors=contributors, fundings=fundings)
     with transaction.atomic():
         written = Action.objects.filter(pk=action.pk, version=expected_version).update(
-            **data, version=F("version") + 1
+            **data, version=F("version") + 1, modified_by=by, modified_at=timezone.now()
         )
         if not written:
             raise ActionConflict.for_action(action.pk)

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+# Playwright's sync API keeps an event loop running in the test thread; Django's ORM would
+# refuse every query from it. The tests themselves are plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Without these flags Chromium tries Google's services at every start (closed network here).
@@ -74,17 +78,28 @@ def page(browser: Browser, live_server, transactional_db) -> Iterator[Page]:
 
 
 @pytest.fixture
-def log_in(page: Page, password: str):
-    """`log_in(user)` fills the real login form, as a person would."""
+def demo(transactional_db) -> None:
+    """Manosque's real strategy and the demo accounts, as `make run` loads them."""
+    from django.core.management import call_command
 
-    def _log_in(user) -> Page:
+    call_command("load_strategy", verbosity=0)
+    call_command("seed_demo", "--force", verbosity=0)
+
+
+@pytest.fixture
+def log_in(page: Page):
+    """`log_in(username)` fills the real login form, as a person would."""
+    from clspdr.demo import DEFAULT_PASSWORD
+
+    def _log_in(username: str, password: str = DEFAULT_PASSWORD) -> Page:
+        page.context.clear_cookies()
         page.goto("/comptes/login/")
-        page.get_by_label(re.compile("nom d.utilisateur|identifiant|e-mail", re.I)).first.fill(
-            user.username
+        page.get_by_label(re.compile("identifiant|nom d.utilisateur|e-mail", re.I)).first.fill(
+            username
         )
         page.get_by_label(re.compile("mot de passe", re.I)).first.fill(password)
         page.get_by_role("button", name=re.compile("connexion|connecter", re.I)).click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_url(re.compile(r"/$"))
         return page
 
     return _log_in

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "clspdr.middleware.AbsoluteSessionLifetimeMiddleware",
+    "clspdr.middleware.ClearSiteDataOnLogoutMiddleware",
+    "clspdr.middleware.NoStoreForAuthenticatedMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,6 +105,8 @@ if DATABASE_URL:
         )
     }
 else:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off.")
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES = {
         "default": {
@@ -201,6 +205,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_MIN_LENGTH = 12
+ACCOUNT_REAUTHENTICATION_REQUIRED = True  # T-33: adding/removing an e-mail asks the password again
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # sign-up is closed: never mail unknown addresses
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password was changed" goes to the account owner
 # Throttling without telling whether the account exists: per IP and per submitted login.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
@@ -237,8 +244,12 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
-if env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Login throttling counts per client address: behind the proxy, take it from X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0)
+CSRF_FAILURE_VIEW = "clspdr.errors.csrf_failure"  # htmx gets HX-Redirect to the login page
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -1,0 +1,131 @@
+"""The action plan in the Django admin: its structure is reference data, its content is not.
+
+The technical administrator creates actions and fixes their numbering and sub-lists here. What
+an existing action says (the sheet, its budget) changes only through
+`actions.services.action_edit_sheet` (the coordinator's sheet page: rules, conflict detection,
+author), and its status and progress only through `action_update_status` (history kept), so
+those fields are read-only here once the action exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import F
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from actions.models import Action, Funding, StatusUpdate, SubAction, SubList
+from actions.services import SHEET_FIELDS
+
+_SERVICE_FIELDS = ("status", "progress", "last_update_at", "modified_by", "modified_at")
+_BOOKKEEPING = ("version", "created_at")
+
+
+class SubListInline(admin.StackedInline):
+    model = SubList
+    extra = 0
+    fields = ("position", "title", "intro")
+    show_change_link = True
+
+
+class FundingInline(admin.TabularInline):
+    """Shown, not edited: the budget is part of the sheet."""
+
+    model = Funding
+    extra = 0
+    fields = ("year", "funder", "amount")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    list_display = ("code", "title", "lead_organisation", "status", "progress", "last_update_at")
+    list_display_links = ("code", "title")
+    list_filter = ("axis__strategy", "axis", "status", "priority", "lead_organisation")
+    list_select_related = ("axis", "lead_organisation")
+    search_fields = ("title", "description", "number", "lead_organisation__name")
+    autocomplete_fields = ("axis", "lead_organisation", "contributors")
+    fieldsets = (
+        (_("Place dans la stratégie"), {"fields": ("axis", "number", "position")}),
+        (_("Fiche-action"), {"fields": (*SHEET_FIELDS[:3], "contributors", *SHEET_FIELDS[3:])}),
+        (_("Avancement et suivi"), {"fields": (*_SERVICE_FIELDS, *_BOOKKEEPING)}),
+    )
+    inlines = (SubListInline, FundingInline)
+
+    @admin.display(description=_("numéro"), ordering="number")
+    def code(self, obj: Action) -> str:
+        return obj.code
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:  # a new action: its first sheet is typed here
+            return (*_SERVICE_FIELDS, *_BOOKKEEPING)
+        return (*SHEET_FIELDS, "contributors", *_SERVICE_FIELDS, *_BOOKKEEPING)
+
+    def save_model(self, request: HttpRequest, obj: Action, form: ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the placement is editable here. Bump the version all the same, so that a sheet
+        # or status form opened before this change gets the usual conflict.
+        edited = [name for name in form.changed_data if name in ("axis", "number", "position")]
+        obj.version = F("version") + 1
+        obj.save(update_fields=[*edited, "version"])
+        obj.refresh_from_db(fields=["version"])
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Status updates are kept forever: an action that has some cannot be deleted.
+        if obj is not None and obj.updates.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # would bypass the check above
+        return actions
+
+
+class SubActionInline(admin.TabularInline):
+    model = SubAction
+    extra = 0
+    fields = ("position", "number", "title", "description")
+
+
+@admin.register(SubList)
+class SubListAdmin(admin.ModelAdmin):
+    list_display = ("title", "action")
+    list_select_related = ("action__axis",)
+    search_fields = ("title", "action__title")
+    autocomplete_fields = ("action",)
+    inlines = (SubActionInline,)
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(admin.ModelAdmin):
+    """The history, read-only: it is written by the service and never edited."""
+
+    list_display = ("created_at", "action", "status", "progress", "author", "author_organisation")
+    list_filter = ("status", "author_organisation")
+    list_select_related = ("action__axis", "author", "author_organisation")
+    search_fields = ("action__title", "comment", "author__last_name")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

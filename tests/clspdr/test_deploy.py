@@ -1,0 +1,245 @@
+"""Production configuration (T-39, T-40) and the deployment files, checked without Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "clspdr.example.org",
+    "DATABASE_URL": "postgres://clspdr:secret@db:5432/clspdr",
+    "REDIS_URL": "redis://redis:6379/0",
+    "BEHIND_PROXY": "1",
+}
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run with a clean environment: only what production would set, nothing from the test run
+    (but the same settings module as this run)."""
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "clspdr.settings"),
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+
+def test_it_passes_the_deployment_checklist_with_production_variables():
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _run(["manage.py", "check"], **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_is_not_in_debug_mode_unless_asked():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
+    assert _production_settings(**env)["DEBUG"] is False
+
+
+def _production_settings(**env: str) -> dict:
+    script = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "names = ['DEBUG', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS',\n"
+        "  'SECURE_SSL_REDIRECT', 'SECURE_REDIRECT_EXEMPT', 'SESSION_COOKIE_SECURE',\n"
+        "  'CSRF_COOKIE_SECURE', 'SESSION_COOKIE_NAME', 'CSRF_COOKIE_NAME',\n"
+        "  'SESSION_COOKIE_HTTPONLY', 'SECURE_PROXY_SSL_HEADER', 'ALLAUTH_TRUSTED_PROXY_COUNT',\n"
+        "  'X_FRAME_OPTIONS', 'CSRF_FAILURE_VIEW']\n"
+        "out = {n: getattr(s, n, None) for n in names}\n"
+        "out['static'] = s.STORAGES['staticfiles']['BACKEND']\n"
+        "out['hashers'] = s.PASSWORD_HASHERS\n"
+        "out['middleware'] = s.MIDDLEWARE\n"
+        "print(json.dumps(out))\n"
+    )
+    result = _run(["-c", script], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def production() -> dict:
+    return _production_settings(**PRODUCTION_ENV)
+
+
+def test_it_turns_https_hardening_on_by_default_in_production(production):
+    values = production
+    assert values["DEBUG"] is False
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_REDIRECT_EXEMPT"] == ["^healthz$"]
+    assert values["SESSION_COOKIE_SECURE"] is values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SESSION_COOKIE_NAME"] == "__Host-sessionid"
+    assert values["CSRF_COOKIE_NAME"] == "__Host-csrftoken"
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["static"].startswith("whitenoise.")
+    assert values["hashers"][0].endswith("Argon2PasswordHasher")
+
+
+def test_it_wires_the_session_and_csrf_hardening_in_production(production):
+    values = production
+    middleware = values["middleware"]
+    session = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
+    assert middleware[session + 1] == "clspdr.middleware.AbsoluteSessionLifetimeMiddleware"
+    assert "clspdr.middleware.ClearSiteDataOnLogoutMiddleware" in middleware
+    assert "clspdr.middleware.NoStoreForAuthenticatedMiddleware" in middleware
+    assert values["CSRF_FAILURE_VIEW"] == "clspdr.errors.csrf_failure"
+
+
+def test_it_throttles_logins_per_client_not_per_proxy(production):
+    """Behind the reverse proxy every request comes from the proxy's address: without this,
+    ten failed logins anywhere would lock everybody out for a minute."""
+    assert production["ALLAUTH_TRUSTED_PROXY_COUNT"] == 1
+    direct = {**PRODUCTION_ENV, "BEHIND_PROXY": "0"}
+    assert _production_settings(**direct)["ALLAUTH_TRUSTED_PROXY_COUNT"] == 0
+
+
+# --- Every environment variable is documented ----------------------------------------------------
+
+
+def _variables_read_by_settings() -> set[str]:
+    source = (ROOT / "clspdr" / "settings.py").read_text(encoding="utf-8")
+    return set(re.findall(r"env_(?:str|bool|int|list)\(\s*\"([A-Z0-9_]+)\"", source))
+
+
+def test_it_finds_the_variables_read_by_settings():
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= _variables_read_by_settings()
+
+
+def test_it_documents_every_environment_variable():
+    doc = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    table_names = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", doc, re.M))
+    missing = _variables_read_by_settings() - table_names
+    assert not missing, f"add to the table in docs/deployment.md: {sorted(missing)}"
+
+
+def test_it_lists_every_environment_variable_in_the_example_file():
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([A-Z0-9_]+)=", example, re.M))
+    missing = _variables_read_by_settings() - listed
+    assert not missing, f"add to .env.example: {sorted(missing)}"
+
+
+# --- docker-compose.yml ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_it_declares_the_production_services(compose):
+    assert set(compose["services"]) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    assert compose["services"]["db"]["image"].startswith("postgres:15")
+    assert compose["services"]["redis"]["image"].startswith("redis:7")
+
+
+def test_it_gives_every_service_the_env_file_and_a_restart_policy(compose):
+    for name, service in compose["services"].items():
+        assert service["env_file"] == ".env", name
+        expected = "no" if name == "migrate" else "unless-stopped"
+        assert service["restart"] == expected, name
+
+
+def test_it_checks_the_health_of_db_redis_and_web(compose):
+    services = compose["services"]
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    web_check = " ".join(services["web"]["healthcheck"]["test"])
+    assert "/healthz" in web_check and "urllib" in web_check and "Host" in web_check
+    assert "curl" not in web_check and "$" not in web_check
+
+
+def test_it_starts_the_app_only_once_the_data_is_ready_and_migrated(compose):
+    services = compose["services"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("migrate", "web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["db"] == {"condition": "service_healthy"}, name
+        assert depends["redis"] == {"condition": "service_healthy"}, name
+        if name != "migrate":
+            assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+
+
+def test_it_runs_gunicorn_and_celery_as_documented(compose):
+    services = compose["services"]
+    web = services["web"]["command"]
+    assert web[:2] == ["gunicorn", "clspdr.wsgi"]
+    assert "--forwarded-allow-ips=*" in web and "120" in web
+    worker = " ".join(services["worker"]["command"])
+    assert "celery -A clspdr worker" in worker and "--max-tasks-per-child 50" in worker
+
+
+def test_it_runs_exactly_one_beat(compose):
+    beats = [
+        name
+        for name, service in compose["services"].items()
+        if " beat" in " ".join(service.get("command", []))
+    ]
+    assert beats == ["beat"]
+    assert compose["services"]["beat"]["deploy"]["replicas"] == 1
+
+
+def test_it_keeps_data_in_named_volumes(compose):
+    services = compose["services"]
+    assert "pgdata:/var/lib/postgresql/data" in services["db"]["volumes"]
+    for name in ("web", "worker"):
+        assert "media:/data/media" in services[name]["volumes"], name
+    assert {"pgdata", "media", "backups"} <= set(compose["volumes"])
+
+
+def test_it_exposes_the_web_port_on_the_loopback_only(compose):
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
+    for name in ("db", "redis", "worker", "beat", "migrate"):
+        assert "ports" not in compose["services"][name], name
+
+
+# --- Dockerfile -------------------------------------------------------------------------------
+
+
+def test_it_builds_a_slim_non_root_image_with_the_pdf_libraries():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert (
+        "FROM ${PYTHON_IMAGE}" in dockerfile and "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile
+    )
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
+        assert package in dockerfile
+    assert "uv sync --locked --no-dev" in dockerfile
+    assert "--mount=type=cache" in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^CMD \["gunicorn", "clspdr.wsgi"', dockerfile, re.M)
+
+
+def test_it_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    for entry in (".env", ".git", ".venv", "var"):
+        assert entry in ignored, entry

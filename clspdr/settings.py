@@ -32,7 +32,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 TOWN_NAME = env_str("TOWN_NAME", "Manosque")
 SITE_NAME = env_str("SITE_NAME", f"CLSPDR de {TOWN_NAME}")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # absolute links in e-mails (no request there)
+# Absolute links in e-mails sent by background jobs (there is no request to build them from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

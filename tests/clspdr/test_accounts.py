@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import re
-import uuid
 
 import pytest
 from django.core import mail
@@ -17,15 +15,6 @@ from clspdr.models import User
 from tests.factories import PASSWORD, UserFactory
 
 LOGIN_URL = reverse("account_login")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    """allauth counts attempts in the cache: each test gets an empty namespace of the real
-    cache (LocMem, or Redis in CI) rather than a flush of a Redis the Celery broker shares."""
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = caches
 
 
 @pytest.fixture

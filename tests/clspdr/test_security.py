@@ -6,9 +6,7 @@ be rendered from views that fail on purpose.
 
 from __future__ import annotations
 
-import copy
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -40,15 +38,6 @@ urlpatterns = [
     path("test-forbidden/", _forbidden),
     path("", include("clspdr.urls")),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    """allauth counts attempts in the cache: each test gets an empty namespace of the real
-    cache (LocMem, or Redis in CI) rather than a flush of a Redis the Celery broker shares."""
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = caches
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django import template
 from django.http import QueryDict
+from django.template.defaultfilters import date as date_filter
 
 from clspdr import permissions
 
@@ -36,3 +38,18 @@ def percent(value: float | int | None) -> str:
     if value is None:
         return "—"
     return f"{round(value)}\u00a0%"
+
+
+@register.filter
+def frdate(value: date | datetime | None, fmt: str = "j F Y") -> str:
+    """A date as French writes it: "1er mars 2026", "25 novembre 2026 à 14:05".
+
+    Django's `date` filter localises month names but writes "1 mars"; French uses the ordinal
+    for the first day of the month.
+    """
+    if not value:
+        return ""
+    text = date_filter(value, fmt)
+    if fmt.startswith("j") and text.startswith("1 ") and value.day == 1:
+        return "1er" + text[1:]
+    return text

@@ -52,6 +52,12 @@ migrations-check: install
 
 check: lint typecheck migrations-check test
 
+# Latency ratios and queries per page, printed as Markdown (bench/README.md). Needs PostgreSQL:
+# BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/clspdr_bench) is dropped and
+# recreated. BENCH_ARGS='--rate 10 --seconds 1.6 --rounds 5' changes the load.
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 worker: install
 	$(VENV)/bin/celery -A clspdr worker -l info
 

@@ -1,0 +1,1 @@
+"""`make bench`: latency ratios and query counts of the action plan pages (see README.md)."""

@@ -15,6 +15,7 @@ from actions.services import (
     validate_sheet,
     validate_status_and_progress,
 )
+from clspdr.text import plain_text
 from governance.models import Organisation
 
 
@@ -52,6 +53,7 @@ class ActionStatusForm(forms.Form):
         label="Commentaire",
         required=False,
         max_length=COMMENT_MAX_LENGTH,
+        validators=[plain_text],
         help_text=f"Ce qui a été fait, ce qui bloque ({COMMENT_MAX_LENGTH} caractères au plus).",
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={
@@ -163,6 +165,7 @@ class FundingForm(forms.Form):
     funder = forms.CharField(
         label="Financeur",
         max_length=150,
+        validators=[plain_text],
         help_text="Ville, FIPD, CAF, Département…",
         error_messages={"required": "Indiquez le financeur."},
     )

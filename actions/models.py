@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from clspdr.text import plain_text
+
 if TYPE_CHECKING:
     from clspdr.models import User
 
@@ -55,10 +57,10 @@ class Action(models.Model):
     axis = models.ForeignKey(
         "axes.Axis", on_delete=models.CASCADE, related_name="actions", verbose_name=_("axe")
     )
-    number = models.CharField(_("numéro"), max_length=10)
+    number = models.CharField(_("numéro"), max_length=10, validators=[plain_text])
     position = models.PositiveSmallIntegerField(_("ordre"), default=0)
-    title = models.CharField(_("intitulé"), max_length=300)
-    description = models.TextField(_("description"), blank=True)
+    title = models.CharField(_("intitulé"), max_length=300, validators=[plain_text])
+    description = models.TextField(_("description"), blank=True, validators=[plain_text])
     lead_organisation = models.ForeignKey(
         "governance.Organisation",
         on_delete=models.PROTECT,
@@ -73,12 +75,16 @@ class Action(models.Model):
         related_name="contributed_actions",
         verbose_name=_("partenaires contributeurs"),
     )
-    target_public = models.TextField(_("public cible"), blank=True)
-    territory = models.CharField(_("territoire"), max_length=300, blank=True)
-    objectives = models.TextField(_("objectifs"), blank=True)
-    means = models.TextField(_("moyens mobilisés"), blank=True)
+    target_public = models.TextField(_("public cible"), blank=True, validators=[plain_text])
+    territory = models.CharField(
+        _("territoire"), max_length=300, blank=True, validators=[plain_text]
+    )
+    objectives = models.TextField(_("objectifs"), blank=True, validators=[plain_text])
+    means = models.TextField(_("moyens mobilisés"), blank=True, validators=[plain_text])
     priority = models.CharField(_("priorité"), max_length=10, choices=Priority.choices, blank=True)
-    indicators = models.TextField(_("indicateurs d'évaluation"), blank=True)
+    indicators = models.TextField(
+        _("indicateurs d'évaluation"), blank=True, validators=[plain_text]
+    )
     start_date = models.DateField(_("date de début"), null=True, blank=True)
     end_date = models.DateField(_("date de fin"), null=True, blank=True)
     status = models.CharField(
@@ -144,8 +150,8 @@ class SubList(models.Model):
         Action, on_delete=models.CASCADE, related_name="sublists", verbose_name=_("action")
     )
     position = models.PositiveSmallIntegerField(_("ordre"), default=0)
-    title = models.CharField(_("titre"), max_length=300)
-    intro = models.TextField(_("introduction"), blank=True)
+    title = models.CharField(_("titre"), max_length=300, validators=[plain_text])
+    intro = models.TextField(_("introduction"), blank=True, validators=[plain_text])
 
     class Meta:
         ordering = ["action", "position"]
@@ -164,9 +170,9 @@ class SubAction(models.Model):
         SubList, on_delete=models.CASCADE, related_name="items", verbose_name=_("liste")
     )
     position = models.PositiveSmallIntegerField(_("ordre"), default=0)
-    number = models.CharField(_("numéro"), max_length=10, blank=True)
-    title = models.CharField(_("intitulé"), max_length=300)
-    description = models.TextField(_("description"), blank=True)
+    number = models.CharField(_("numéro"), max_length=10, blank=True, validators=[plain_text])
+    title = models.CharField(_("intitulé"), max_length=300, validators=[plain_text])
+    description = models.TextField(_("description"), blank=True, validators=[plain_text])
 
     class Meta:
         ordering = ["sublist", "position"]
@@ -187,7 +193,7 @@ class Funding(models.Model):
         Action, on_delete=models.CASCADE, related_name="fundings", verbose_name=_("action")
     )
     year = models.PositiveSmallIntegerField(_("année"))
-    funder = models.CharField(_("financeur"), max_length=150)
+    funder = models.CharField(_("financeur"), max_length=150, validators=[plain_text])
     amount = models.DecimalField(_("montant (€)"), max_digits=12, decimal_places=2)
 
     class Meta:
@@ -227,7 +233,7 @@ class StatusUpdate(models.Model):
     previous_progress = models.PositiveSmallIntegerField()
     status = models.CharField(_("statut"), max_length=20, choices=Status.choices)
     progress = models.PositiveSmallIntegerField(_("avancement (%)"))
-    comment = models.TextField(_("commentaire"), blank=True)
+    comment = models.TextField(_("commentaire"), blank=True, validators=[plain_text])
 
     class Meta:
         ordering = ["-created_at", "-pk"]

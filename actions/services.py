@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from actions.models import Action, Funding, Status, StatusUpdate
 from clspdr.permissions import has_perm
+from clspdr.text import forbidden_message
 
 if TYPE_CHECKING:
     from clspdr.models import User
@@ -103,6 +104,8 @@ def action_update_status(
         raise ValidationError(
             {"comment": f"Le commentaire dépasse {COMMENT_MAX_LENGTH} caractères."}
         )
+    if message := forbidden_message(comment):
+        raise ValidationError({"comment": message})
     when = at or timezone.now()
     with transaction.atomic():
         written = Action.objects.filter(pk=action.pk, version=expected_version).update(
@@ -148,6 +151,9 @@ def validate_sheet(
         raise ValueError(f"Not sheet fields: {sorted(unknown)}")
     if "title" in data and not str(data["title"] or "").strip():
         error("title", "L'intitulé de l'action est obligatoire.")
+    for field, value in data.items():
+        if isinstance(value, str) and (message := forbidden_message(value)):
+            error(field, message)
     start, end = data.get("start_date"), data.get("end_date")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         error("end_date", "La date de fin doit être postérieure ou égale à la date de début.")
@@ -167,6 +173,8 @@ def validate_sheet(
                     f"Le financement {line.year} de « {line.funder} » est saisi deux fois.",
                 )
             seen.add(key)
+            if message := forbidden_message(line.funder):
+                error("fundings", message)
             if line.amount < 0:
                 error("fundings", "Un montant de financement ne peut pas être négatif.")
     if errors:

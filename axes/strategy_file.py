@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.models import Priority
+from clspdr.text import forbidden_message
 from governance.models import BodyKind, Cadence, OrganisationKind
 
 DEFAULT_STRATEGY_FILE = Path(__file__).resolve().parent / "data" / "manosque-2023-2027.toml"
@@ -147,7 +148,13 @@ class _Table:
         value = value.strip()
         if max_length is not None and len(value) > max_length:
             self.error(f"champ « {key} » : {max_length} caractères au plus ({len(value)})")
+        self._plain(key, value)
         return value
+
+    def _plain(self, key: str, value: str) -> None:
+        message = forbidden_message(value)
+        if message is not None:
+            self.error(f"champ « {key} » : {message}")
 
     def number(self, key: str, *, required: bool = False) -> str:
         """An action or sub-action number, kept as written: 2, "2" or "2 bis"."""
@@ -221,6 +228,8 @@ class _Table:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             self.error(f"champ « {key} » : liste de textes attendue")
             return []
+        for item in value:
+            self._plain(key, item)
         return list(dict.fromkeys(v.strip() for v in value))
 
     def tables(self, key: str) -> list[Any]:

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clspdr.text import plain_text
+
 
 class Role(models.TextChoices):
     """What a person does on the platform, beyond the bodies they belong to."""
@@ -17,6 +19,13 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
+    # AbstractUser's names, with the rule of every free-text field (clspdr/text.py).
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[plain_text]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[plain_text]
+    )
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.MEMBER)
     organisation = models.ForeignKey(
         "governance.Organisation",
@@ -26,7 +35,7 @@ class User(AbstractUser):
         blank=True,
         related_name="people",
     )
-    job_title = models.CharField(_("fonction"), max_length=150, blank=True)
+    job_title = models.CharField(_("fonction"), max_length=150, blank=True, validators=[plain_text])
 
     class Meta:
         verbose_name = _("utilisateur")

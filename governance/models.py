@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clspdr.text import plain_text
+
 
 class OrganisationKind(models.TextChoices):
     COMMUNE = "commune", _("Commune")
@@ -22,8 +24,8 @@ class OrganisationKind(models.TextChoices):
 
 
 class Organisation(models.Model):
-    name = models.CharField(_("nom"), max_length=200, unique=True)
-    short_name = models.CharField(_("sigle"), max_length=40, blank=True)
+    name = models.CharField(_("nom"), max_length=200, unique=True, validators=[plain_text])
+    short_name = models.CharField(_("sigle"), max_length=40, blank=True, validators=[plain_text])
     kind = models.CharField(
         _("type"), max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.OTHER
     )
@@ -67,7 +69,7 @@ class Body(models.Model):
         verbose_name=_("stratégie"),
     )
     kind = models.CharField(_("type"), max_length=20, choices=BodyKind.choices)
-    name = models.CharField(_("nom"), max_length=200)
+    name = models.CharField(_("nom"), max_length=200, validators=[plain_text])
     cadence = models.CharField(_("fréquence"), max_length=20, choices=Cadence.choices)
     axis = models.ForeignKey(
         "axes.Axis",
@@ -77,7 +79,7 @@ class Body(models.Model):
         related_name="bodies",
         verbose_name=_("axe"),
     )
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, validators=[plain_text])
 
     class Meta:
         ordering = ["strategy", "axis__number", "kind"]

@@ -1,15 +1,20 @@
 """CSV and XLSX exports of the (filtered) action list.
 
 CSV the way a French spreadsheet opens it without an import wizard: `;` separator, UTF-8 with a
-BOM, CRLF, dates dd/mm/yyyy, decimal comma. Both formats neutralise formula injection: a cell
-typed by a partner that starts with = + - @ (or a tab / carriage return) must never run as a
-formula on the coordinator's computer (OWASP "CSV injection").
+BOM, CRLF, dates dd/mm/yyyy, decimal comma, every field quoted. Quoting matters as much as the
+separator: LibreOffice's import dialog ticks comma, semicolon and tab together by default, and
+an unquoted "Addictions France, Ville de Manosque" would split into two columns and shift the
+row. Both formats neutralise formula injection: a cell typed by a partner that starts with
+= + - @ (or a tab / carriage return) must never run as a formula on the coordinator's computer
+(OWASP "CSV injection"). Control and bidi-override characters stored before they were refused
+(clspdr/text.py) are stripped: openpyxl refuses the first, the second disguise the text.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from io import BytesIO
@@ -27,6 +32,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from actions.selectors import with_budget_total
+from clspdr.text import strip_invisible
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
@@ -51,6 +57,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (  # header, XLSX width in characters
 )
 CENT = Decimal("0.01")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet told another separator than ours (or none of our quoting) starts a new cell
+# after any of these, so a formula character there is as dangerous as at the start.
+_FORMULA_CELL_START = re.compile(r"(?:^|(?<=[,;\t\r\n]))(?=[=+\-@])")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -98,15 +107,22 @@ def _attachment(response: HttpResponse, name: str) -> HttpResponse:
 
 
 def neutralise(text: str) -> str:
-    """A leading apostrophe makes spreadsheets read the cell as text, not as a formula."""
+    """An apostrophe makes spreadsheets read the cell as text, not as a formula: before the
+    text, and before any formula character a reader could see as the start of a cell."""
+    text = _FORMULA_CELL_START.sub("'", strip_invisible(text))
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def french_date(day: datetime.date) -> str:
+    # Not strftime: "%Y" writes year 1 as "1", and a spreadsheet reads 01/01/1 as 2001.
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
 def csv_cell(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime.date):
-        return f"{value:%d/%m/%Y}"
+        return french_date(value)
     if isinstance(value, Decimal):
         return f"{value:f}".replace(".", ",")
     if isinstance(value, int):
@@ -117,7 +133,7 @@ def csv_cell(value: Value) -> str:
 def csv_response(actions: QuerySet[Action]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # BOM: Excel then reads UTF-8, not Windows-1252
-    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(response, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([header for header, _ in COLUMNS])
     for row in rows(actions):
         writer.writerow([csv_cell(value) for value in row])
@@ -126,10 +142,12 @@ def csv_response(actions: QuerySet[Action]) -> HttpResponse:
 
 def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Value) -> Cell:
     cell = WriteOnlyCell(sheet)
-    cell.value = value
     if isinstance(value, str):
+        cell.value = strip_invisible(value)
         cell.data_type = "s"  # openpyxl would store "=..." as a formula
-    elif isinstance(value, datetime.date):
+        return cell
+    cell.value = value
+    if isinstance(value, datetime.date):
         cell.number_format = "DD/MM/YYYY"
     elif isinstance(value, Decimal):
         cell.number_format = "#,##0.00"

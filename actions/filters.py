@@ -17,8 +17,10 @@ from governance.models import Organisation
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-# "3.1" finds action 1 of axis 3, as the strategy numbers them.
-_CODE = re.compile(r"^\s*(\d+)\.(\w+)\s*$")
+# "3.1" finds action 1 of axis 3, as the strategy numbers them. Bounded: `int()` refuses more
+# than 4300 digits, and a query string is anybody's to write.
+_CODE = re.compile(r"^\s*(\d{1,3})\.(\w{1,10})\s*$", re.ASCII)
+Q_MAX_LENGTH = 200
 
 
 class ActionFilterSet(django_filters.FilterSet):
@@ -46,6 +48,11 @@ class ActionFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Rechercher",
         method="filter_text",
+        max_length=Q_MAX_LENGTH,
+        error_messages={
+            "max_length": f"La recherche fait au plus {Q_MAX_LENGTH} caractères.",
+            "null_characters_not_allowed": "La recherche contient un caractère invalide.",
+        },
         widget=forms.SearchInput(attrs={"placeholder": "N°, intitulé, description…"}),
     )
     mes_actions = django_filters.BooleanFilter(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -60,15 +62,25 @@ def action_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "actions/list.html", context)
 
 
+def _export(
+    request: HttpRequest, respond: Callable[[QuerySet[Action]], HttpResponse]
+) -> HttpResponse:
+    user = require_perm(request, "plan.export")
+    filterset = _filterset(request, user)
+    if not filterset.is_valid():
+        # Ignoring the bad filter would silently export the whole plan instead.
+        context = {"filterset": filterset}
+        return render(request, "actions/export_refused.html", context, status=400)
+    return respond(filterset.qs)
+
+
 @login_required
 @require_safe
 def export_csv(request: HttpRequest) -> HttpResponse:
-    user = require_perm(request, "plan.export")
-    return exports.csv_response(_filterset(request, user).qs)
+    return _export(request, exports.csv_response)
 
 
 @login_required
 @require_safe
 def export_xlsx(request: HttpRequest) -> HttpResponse:
-    user = require_perm(request, "plan.export")
-    return exports.xlsx_response(_filterset(request, user).qs)
+    return _export(request, exports.xlsx_response)

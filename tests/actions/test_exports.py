@@ -70,7 +70,7 @@ def test_it_writes_a_csv_a_french_spreadsheet_opens_directly(world, personas, lo
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response.content.startswith(b"\xef\xbb\xbf")  # BOM
-    assert response.content.decode("utf-8-sig").startswith("Axe;N°;Intitulé;Pilote;")
+    assert response.content.decode("utf-8-sig").startswith('"Axe";"N°";"Intitulé";"Pilote";')
     assert b"\r\n" in response.content and b"\n" not in response.content.replace(b"\r\n", b"")
     rows = _csv_rows(response)
     assert rows[0] == HEADERS
@@ -101,6 +101,9 @@ def test_it_neutralises_formulas_in_csv(world, personas, login, detailed):
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
         ("\rcmd", "'\rcmd"),
+        ("x,=cmd|' /C calc'!A0", "x,'=cmd|' /C calc'!A0"),
+        ("a;+1\tb\t-2\n@x", "a;'+1\tb\t'-2\n'@x"),
+        ("Ville - Police, +33", "Ville - Police, +33"),
         ("Prévention", "Prévention"),
         (Decimal("12.5"), "12,5"),
         (datetime.date(2026, 1, 5), "05/01/2026"),
@@ -185,3 +188,83 @@ def test_it_exports_generated_histories_with_their_budget(world, personas, login
     assert [row[10] for row in generated] == ["3001,00", "3001,00"]
     assert generated[0][4] == "Contributeur A, Contributeur B"
     assert generated[0][5] == "Reportée"
+
+
+# --- Opened in a real spreadsheet ----------------------------------------------------------
+
+
+@pytest.fixture
+def hostile(world):
+    """A title that becomes a formula when split on its comma, a contributor list with commas,
+    and a Word line break stored before such characters were refused."""
+    action = world.actions["ville_led"]
+    Action.objects.filter(pk=action.pk).update(
+        title="x,=cmd|' /C calc'!A0", description="", territory="Centre\x0bancien"
+    )
+    action.contributors.add(OrganisationFactory(name="Addictions France, antenne de Manosque"))
+    Action.objects.filter(pk=world.actions["police_led"].pk).update(
+        title="Médiation\x0bsociale \u202egnp.exe"
+    )
+    return action
+
+
+def test_it_quotes_every_csv_field(world, personas, login, hostile):
+    text = login(personas["elu"]).get(CSV_URL).content.decode("utf-8-sig")
+    for line in text.split("\r\n")[:-1]:
+        assert line.startswith('"') and line.endswith('"'), line
+
+
+def _libreoffice_rows(client, tmp_path, infilter: str) -> list[list]:
+    from tests.spreadsheet import libreoffice_open
+
+    path = tmp_path / "plan.csv"
+    path.write_bytes(client.get(CSV_URL).content)
+    sheet = libreoffice_open(path, infilter=infilter).active
+    assert sheet is not None
+    return [list(row) for row in sheet.iter_rows()]
+
+
+def test_it_opens_the_csv_in_libreoffice_with_its_default_options(
+    world, personas, login, hostile, tmp_path
+):
+    """French LibreOffice ticks comma, semicolon and tab together: no row may split or shift,
+    and no cell may come out as a formula."""
+    from tests.spreadsheet import CSV_DEFAULT_IMPORT
+
+    rows = _libreoffice_rows(login(personas["elu"]), tmp_path, CSV_DEFAULT_IMPORT)
+    assert [len(row) for row in rows] == [len(HEADERS)] * 4  # nothing spilled to the right
+    assert [c.value for c in rows[0]] == HEADERS
+    assert not [c.coordinate for row in rows for c in row if c.data_type == "f"]
+    by_code = {row[1].value: row for row in rows[1:]}
+    assert by_code["3.5"][2].value == "x,'=cmd|' /C calc'!A0"
+    assert by_code["3.5"][4].value.startswith("Addictions France, antenne de Manosque")
+    assert by_code["3.1"][2].value == "Médiation\nsociale gnp.exe"
+
+
+@pytest.mark.parametrize(
+    ("separators", "label"), [("44", "comma"), ("59", "semicolon"), ("9", "tab"), ("44/9", "both")]
+)
+def test_it_never_yields_a_formula_whatever_separator_libreoffice_is_told(
+    world, personas, login, hostile, tmp_path, separators, label
+):
+    rows = _libreoffice_rows(login(personas["elu"]), tmp_path, f"CSV:{separators},34,76,1,,1036")
+    cells = [cell for row in rows for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert not [c.value for c in cells if str(c.value).startswith(("=", "+", "-", "@"))]
+
+
+def test_it_exports_rows_written_before_control_characters_were_refused(
+    world, personas, login, hostile
+):
+    response = login(personas["elu"]).get(XLSX_URL)
+    assert response.status_code == 200
+    titles = {row[1]: row[2] for row in _workbook(response).active.iter_rows(values_only=True)}
+    assert titles["3.1"] == "Médiation\nsociale gnp.exe"
+
+
+def test_it_writes_implausible_years_in_full(world, personas, login):
+    Action.objects.filter(pk=world.actions["ville_led"].pk).update(
+        start_date=datetime.date(1, 1, 1)
+    )
+    rows = _csv_rows(login(personas["elu"]).get(CSV_URL))
+    assert rows[3][7] == "01/01/0001"

@@ -95,13 +95,15 @@ class Form:
 class _FormParser(HTMLParser):
     def __init__(self, page_url: str) -> None:
         super().__init__()
-        self.page_url, self.forms, self._form = page_url, [], None
+        self.page_url = page_url
+        self.forms: list[Form] = []
+        self._form: Form | None = None
         self._select: str | None = None
         self._select_value: str | None = None
         self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
+        a = {key: value or "" for key, value in attrs}
         if tag == "form" and (a.get("method") or "").lower() == "post":
             self._form = Form(urljoin(self.page_url, a.get("action") or self.page_url))
         if self._form is None:
@@ -111,10 +113,10 @@ class _FormParser(HTMLParser):
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
             if kind not in ("submit", "button", "file", "image", "reset"):
-                self._form.fields.append((a["name"], kind, a.get("value") or ""))  # type: ignore[index]
+                self._form.fields.append((a["name"], kind, a.get("value", "")))
         elif tag == "textarea" and a.get("name"):
             self._textarea = a["name"]
-            self._form.textareas.add(a["name"])  # type: ignore[arg-type]
+            self._form.textareas.add(a["name"])
         elif tag == "select" and a.get("name"):
             self._select, self._select_value = a["name"], None
         elif (

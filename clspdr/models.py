@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from clspdr.text import plain_text
@@ -40,6 +41,19 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
+        constraints = [
+            # The address recorded here is where password resets go and how people log in by
+            # e-mail: it names one account only, whatever its case (docs/security.md).
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="clspdr_user_email_unique",
+                violation_error_message=_(
+                    "Cette adresse e-mail est déjà celle d'un autre compte : chaque personne a "
+                    "sa propre adresse."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -32,7 +32,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 TOWN_NAME = env_str("TOWN_NAME", "Manosque")
 SITE_NAME = env_str("SITE_NAME", f"CLSPDR de {TOWN_NAME}")
-# Absolute links in e-mails sent by background jobs (there is no request to build them from).
+# Absolute links in every e-mail: background jobs have no request, and a request's Host header
+# must not choose where a password-reset link leads (clspdr/adapters.py).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
@@ -182,9 +183,11 @@ STALE_ACTION_DAYS = env_int("STALE_ACTION_DAYS", 90)
 
 # --- Accounts ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "clspdr.User"
+# One password backend (allauth's, see clspdr/auth_backends.py): with a second one a wrong
+# password cost two hashes and a right one a single hash, which told them apart by timing.
+# Guardian's backend checks no password; it answers object permissions.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "clspdr.auth_backends.AuthenticationBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -212,10 +215,12 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_MIN_LENGTH = 12
-ACCOUNT_REAUTHENTICATION_REQUIRED = True  # T-33: adding/removing an e-mail asks the password again
+ACCOUNT_REAUTHENTICATION_REQUIRED = True  # T-33: sensitive account changes ask the password again
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # sign-up is closed: never mail unknown addresses
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password was changed" goes to the account owner
-# Throttling without telling whether the account exists: per IP and per submitted login.
+# Throttling without telling whether the account exists: per IP and per account (the lock key
+# is built in clspdr/adapters.py, never from the Host header). /admin/login/ sends people to
+# this same login (clspdr/urls.py), so both doors share these counters.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "5/m/ip,3/5m/key",

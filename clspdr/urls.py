@@ -3,11 +3,16 @@ from django.urls import include, path
 
 from clspdr import health, views
 
+# One login door: /admin/login/ never authenticates, it hands over to allauth's throttled login.
+admin.site.login = views.admin_login  # type: ignore[method-assign]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("plan/", include("axes.urls")),
     path("plan/actions/", include("actions.urls")),
+    # Before allauth's URLs: the address page is read-only (the coordinator records addresses).
+    path("comptes/email/", views.account_email, name="account_email"),
     path("comptes/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

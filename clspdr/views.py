@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from allauth.account.decorators import secure_admin_login
+from allauth.account.utils import get_next_redirect_url
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from actions.models import Action
@@ -58,3 +61,27 @@ def _coordinator_view(user: User, strategy: Strategy | None) -> dict[str, Any]:
     stale = list(least_recently_updated(actions)[:STALE_LIMIT])
     days_since_update(stale)
     return {"stale_actions": stale, "updates": recent_updates(actions)}
+
+
+@secure_admin_login
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """/admin/login/, which never authenticates: people log in through allauth's throttled form.
+
+    `secure_admin_login` sends an anonymous visitor to that form (then back to `next`) and
+    refuses logged-in people who are not active staff. Staff reaching it are already logged in:
+    they go on to `next`. Django's own admin login form, which called `authenticate()` outside
+    allauth's rate limits, is never shown nor processed, whatever is POSTed.
+    """
+    return HttpResponseRedirect(get_next_redirect_url(request) or reverse("admin:index"))
+
+
+@login_required
+@require_safe
+def account_email(request: HttpRequest) -> HttpResponse:
+    """The person's address, read-only: the coordinator records addresses (docs/security.md).
+
+    Replaces allauth's page, where anyone could add an address (even someone else's) and make
+    it primary. Only GET and HEAD are answered: no POST reaches a write.
+    """
+    coordinators = User.objects.filter(role=Role.COORDINATOR, is_active=True)
+    return render(request, "account/email.html", {"coordinators": coordinators})

@@ -52,6 +52,17 @@ class World:
     users: dict[str, User | None] = field(default_factory=dict)
 
 
+# Variables the project reads at run time outside its settings (`seed_demo`): the tests state
+# what they need instead of inheriting whatever the caller's shell exports.
+RUNTIME_VARIABLES = ("DEMO_PASSWORD",)
+
+
+@pytest.fixture(autouse=True)
+def _own_environment(monkeypatch):
+    for name in RUNTIME_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Argon2 is deliberately slow; tests about hashing restore it themselves."""

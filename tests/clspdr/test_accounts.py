@@ -288,16 +288,3 @@ def test_it_still_logs_in_a_user_below_the_limit(client, camille):
     response = _post_login(client, "camille", PASSWORD, ip="10.3.0.1")
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(camille.pk)
-
-
-# --- Re-authentication (T-33) --------------------------------------------------------------------
-
-
-def test_it_asks_for_the_password_again_before_adding_an_email(client, camille):
-    client.force_login(camille)  # no fresh authentication recorded in this session
-    response = client.post(
-        reverse("account_email"), {"action_add": "", "email": "pirate@example.org"}
-    )
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
-    assert not camille.emailaddress_set.filter(email="pirate@example.org").exists()

@@ -16,7 +16,6 @@ reached with Tab). `focus_holder` tells where the focus landed after an htmx swa
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from clspdr.models import User
 from tests.conftest import PERSONAS
 from tests.test_access_matrix import GET_EXPECTATIONS
 
-PASSWORD = os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+PASSWORD = DEFAULT_PASSWORD  # the `demo` fixture seeds it, whatever the shell exports
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 # The action and axis the sweep opens: 3.3 has a filled sheet, a budget and a sub-list; its
 # lead (H2P: `bailleur`) and the coordinator may update it, nobody else.

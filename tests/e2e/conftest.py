@@ -79,11 +79,17 @@ def page(browser: Browser, live_server, transactional_db) -> Iterator[Page]:
 
 @pytest.fixture
 def demo(transactional_db) -> None:
-    """Manosque's real strategy and the demo accounts, as `make run` loads them."""
+    """Manosque's real strategy and the demo accounts, as `make run` loads them.
+
+    The password is the one `log_in` types, whatever DEMO_PASSWORD the shell exports (which
+    `seed_demo` would read): the journeys must not depend on the caller's environment.
+    """
     from django.core.management import call_command
 
+    from clspdr.demo import DEFAULT_PASSWORD, demo_seed
+
     call_command("load_strategy", verbosity=0)
-    call_command("seed_demo", "--force", verbosity=0)
+    demo_seed(password=DEFAULT_PASSWORD)
 
 
 @pytest.fixture

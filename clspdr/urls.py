@@ -6,6 +6,7 @@ from clspdr import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("journal/", views.journal, name="journal"),
     path("plan/", include("axes.urls")),
     path("plan/actions/", include("actions.urls")),
     path("comptes/", include("allauth.urls")),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -15,13 +16,14 @@ from actions.selectors import (
     recent_updates,
 )
 from axes.selectors import current_strategy, strategy_progress
-from clspdr.models import Role, User
-from clspdr.permissions import has_perm
+from clspdr.models import AuditEvent, Role, User
+from clspdr.permissions import has_perm, require_perm
 
 if TYPE_CHECKING:
     from axes.models import Strategy
 
 STALE_LIMIT = 10
+JOURNAL_PAGE_SIZE = 50
 
 
 @login_required
@@ -58,3 +60,14 @@ def _coordinator_view(user: User, strategy: Strategy | None) -> dict[str, Any]:
     stale = list(least_recently_updated(actions)[:STALE_LIMIT])
     days_since_update(stale)
     return {"stale_actions": stale, "updates": recent_updates(actions)}
+
+
+@login_required
+@require_safe
+def journal(request: HttpRequest) -> HttpResponse:
+    """The trail of account changes (clspdr/accounts.py), newest first: what the technical
+    administrator did, read by those who oversee it. Labels are stored on each row: no join."""
+    require_perm(request, "audit.view")
+    events = AuditEvent.objects.filter(action__startswith="account.").order_by("-at", "-pk")
+    page = Paginator(events, JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "journal.html", {"page": page})

@@ -27,8 +27,8 @@ from django.db.models import Model, Q
 from clspdr.audit import log_action
 from clspdr.models import AuditEvent, Role, User
 
-# An organisation (governance.models): typed as any model, the ground imports no app.
-Organisation = Model
+# An organisation (governance.models), typed as any model: the ground imports no app.
+OrganisationLike = Model
 
 PRIVILEGED_ROLES: Final = frozenset({Role.COORDINATOR, Role.ADMIN, Role.DPO})
 # The fields that decide what an account reaches: the e-mail is where a reset link goes.
@@ -120,7 +120,7 @@ def user_create(
     last_name: str = "",
     job_title: str = "",
     role: str = Role.MEMBER,
-    organisation: Organisation | None = None,
+    organisation: OrganisationLike | None = None,
     is_staff: bool = False,
 ) -> User:
     """Create an account and write its initial access to the trail. `by` is None for
@@ -138,7 +138,7 @@ def user_create(
         last_name=last_name,
         job_title=job_title,
         role=role,
-        organisation=cast(Any, organisation),  # typed loosely: see `Organisation` above
+        organisation=cast(Any, organisation),  # typed loosely: see `OrganisationLike`
         is_staff=is_staff,
     )
     if password is None:
@@ -164,7 +164,7 @@ def user_change_access(
     user: User,
     by: User,
     role: str | _Unset = UNSET,
-    organisation: Organisation | _Unset | None = UNSET,
+    organisation: OrganisationLike | _Unset | None = UNSET,
     is_staff: bool | _Unset = UNSET,
     is_active: bool | _Unset = UNSET,
     email: str | _Unset = UNSET,

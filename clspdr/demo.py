@@ -25,6 +25,7 @@ from actions.models import Action
 from actions.services import FundingLine, action_edit_sheet, action_update_status
 from axes.loader import DEFAULT_STRATEGY_FILE, parse_strategy_file, strategy_load
 from axes.models import Strategy
+from clspdr.accounts import user_create
 from clspdr.models import User
 from governance.models import Body, Membership, Organisation
 
@@ -32,7 +33,8 @@ DEMO_FILE = DEFAULT_STRATEGY_FILE.with_name("manosque-2023-2027-demo.toml")
 DEFAULT_PASSWORD = "clspdr-demo-2026"
 ADMIN_GROUP = "Administrateurs techniques"
 # Django model permissions of the technical administrators: accounts and reference data only,
-# nothing of the cells.
+# nothing of the cells. What they may do with these models is narrowed further in the admin
+# (clspdr/accounts.py, governance/admin.py): no privileged account, no cell membership.
 ADMIN_MODELS = (
     ("clspdr", "user"),
     ("governance", "organisation"),
@@ -102,7 +104,9 @@ def _organisation(reference: str) -> Organisation:
 
 
 def _create_user(persona: dict[str, Any], password: str) -> User:
-    user = User.objects.create_user(
+    # by=None: a command, trusted to create privileged accounts; the trail says "Système".
+    user = user_create(
+        by=None,
         username=persona["username"],
         email=f"{persona['username']}@example.org",
         password=password,
@@ -114,11 +118,12 @@ def _create_user(persona: dict[str, Any], password: str) -> User:
         is_staff=persona.get("is_staff", False),
     )
     if user.is_staff:
-        _grant_admin_permissions(user)
+        grant_admin_permissions(user)
     return user
 
 
-def _grant_admin_permissions(user: User) -> None:
+def grant_admin_permissions(user: User) -> None:
+    """The demo's technical administrators: accounts and reference data (ADMIN_MODELS)."""
     group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
     models = Q()
     for app_label, model in ADMIN_MODELS:

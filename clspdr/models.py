@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clspdr.text import plain_text
@@ -61,3 +64,74 @@ class User(AbstractUser):
     @property
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR
+
+
+class AppendOnly(RuntimeError):
+    """Raised when code tries to rewrite or erase the audit trail."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """The trail is append-only (clspdr/audit.py): the ORM's bulk writes are refused too."""
+
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnly
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly
+
+
+class AuditEvent(models.Model):
+    """One row of the audit trail: who did what to whom, before → after, when (UTC).
+
+    Written only by `clspdr.audit.log_action`. The labels are stored beside the keys, so the row
+    still reads right after a rename; the foreign keys to accounts PROTECT them, so an account
+    with history is deactivated, never deleted. PostgreSQL refuses UPDATE and DELETE on the
+    table (migration 0005).
+    """
+
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=100, validators=[plain_text])
+    actor = models.ForeignKey(
+        "clspdr.User",
+        verbose_name=_("auteur"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("auteur (libellé)"), max_length=300, validators=[plain_text])
+    target_type = models.CharField(_("type de l'objet"), max_length=100, validators=[plain_text])
+    target_id = models.CharField(
+        _("identifiant de l'objet"), max_length=64, validators=[plain_text]
+    )
+    target_label = models.CharField(_("objet (libellé)"), max_length=300, validators=[plain_text])
+    # Set when the object is an account, so that the account is protected and its history
+    # is one indexed lookup.
+    target_user = models.ForeignKey(
+        "clspdr.User",
+        verbose_name=_("compte concerné"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changes = models.JSONField(_("changements"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("événement du journal")
+        verbose_name_plural = _("événements du journal")
+        indexes = [models.Index(fields=["target_type", "target_id"], name="auditevent_target")]
+
+    def __str__(self) -> str:
+        # Shown wherever Django lists related rows (e.g. a refused deletion): no content here.
+        return f"Événement du journal n° {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly

@@ -21,6 +21,7 @@ VOCABULARY: dict[str, str] = {
     "plan.export": "Exporter le plan d'action (CSV, XLSX)",
     "action.update_status": "Mettre à jour le statut et l'avancement d'une action",
     "action.edit": "Modifier la fiche-action",
+    "audit.view": "Consulter le journal des modifications de comptes",
 }
 
 Rule = Callable[[Any, Any], bool]

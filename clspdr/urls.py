@@ -9,6 +9,7 @@ admin.site.login = views.admin_login  # type: ignore[method-assign]
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("journal/", views.journal, name="journal"),
     path("plan/", include("axes.urls")),
     path("plan/actions/", include("actions.urls")),
     # Before allauth's URLs: the address page is read-only (the coordinator records addresses).

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, cast
 from allauth.account.decorators import secure_admin_login
 from allauth.account.utils import get_next_redirect_url
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,13 +19,14 @@ from actions.selectors import (
     recent_updates,
 )
 from axes.selectors import current_strategy, strategy_progress
-from clspdr.models import Role, User
-from clspdr.permissions import has_perm
+from clspdr.models import AuditEvent, Role, User
+from clspdr.permissions import has_perm, require_perm
 
 if TYPE_CHECKING:
     from axes.models import Strategy
 
 STALE_LIMIT = 10
+JOURNAL_PAGE_SIZE = 50
 
 
 @login_required
@@ -85,3 +87,14 @@ def account_email(request: HttpRequest) -> HttpResponse:
     """
     coordinators = User.objects.filter(role=Role.COORDINATOR, is_active=True)
     return render(request, "account/email.html", {"coordinators": coordinators})
+
+
+@login_required
+@require_safe
+def journal(request: HttpRequest) -> HttpResponse:
+    """The trail of account changes (clspdr/accounts.py), newest first: what the technical
+    administrator did, read by those who oversee it. Labels are stored on each row: no join."""
+    require_perm(request, "audit.view")
+    events = AuditEvent.objects.filter(action__startswith="account.").order_by("-at", "-pk")
+    page = Paginator(events, JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "journal.html", {"page": page})

@@ -13,6 +13,7 @@ import pytest
 
 from actions.models import Action
 from axes.models import Axis, Strategy
+from clspdr.demo import grant_admin_permissions
 from clspdr.models import Role, User
 from governance.models import Body, BodyKind, Cadence, Organisation, OrganisationKind
 from tests.factories import (
@@ -128,6 +129,8 @@ def personas(world: World) -> dict[str, User | None]:
         "elu": UserFactory(username="elu", role=Role.ELECTED, organisation=o["ville"]),
         "admin": UserFactory(username="admin", role=Role.ADMIN, is_staff=True),
     }
+    # the technical administrator of the demo: staff, with its group's model permissions
+    grant_admin_permissions(users["admin"])
     MembershipFactory(body=b["plenary"], user=users["plenier"])
     MembershipFactory(body=b["plenary"], user=users["comite"])
     MembershipFactory(body=b["committee"], user=users["comite"])

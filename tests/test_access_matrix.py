@@ -8,6 +8,7 @@ open it. Expectations are HTTP status codes for a GET (and for a POST on write U
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -57,6 +58,8 @@ GET_EXPECTATIONS: dict[str, tuple[Kwargs, dict[str, int]]] = {
     "actions:detail": (_action, _plan_page()),
     "actions:update_status": (_action, {"anonymous": 302, **dict.fromkeys(LOGGED_IN, 405)}),
     "actions:edit": (_action, _coordinator_only()),
+    # the account-change audit trail: coordinator (and DPO, tests/clspdr/test_audit.py) only
+    "journal": (_none, _coordinator_only()),
     "set_language": (_none, _everyone(302)),  # GET only redirects; POST switches
     "admin:index": (_none, {**dict.fromkeys(PERSONAS, 302), "admin": 200}),
     # django-allauth: what a signed-out and a signed-in person get on each account page.
@@ -103,6 +106,120 @@ POST_EXPECTATIONS: dict[str, tuple[Kwargs, dict[str, Any], dict[str, int]]] = {
     ),
 }
 
+# POST on the admin pages that change accounts and memberships (issue 6 point 1): `admin` (the
+# demo's technical administrator, with its group's model permissions) is refused every change
+# that would raise a privilege, and the database is compared before and after, not only the
+# status. Non-staff personas are redirected to a login page (which one is the login's business)
+# and change nothing either.
+
+
+def _change_form(user: Any, **changes: str) -> dict[str, str]:
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "job_title": user.job_title,
+        "role": user.role,
+        "organisation": str(user.organisation_id or ""),
+        "is_active": "on",
+    }
+    return {**data, **changes}
+
+
+_NEW_PASSWORD = "un-mot-de-passe-de-pirate"
+
+
+def _pk(w: World, persona: str) -> int:
+    user = w.users[persona]
+    assert user is not None
+    return user.pk
+
+
+@dataclass(frozen=True)
+class AdminPost:
+    case: str
+    url: str
+    kwargs: Kwargs
+    data: Callable[[World], dict[str, str]]
+    admin_status: int  # what `admin` gets; every other persona is redirected (302)
+
+    def expected(self) -> dict[str, int]:
+        return {**dict.fromkeys(PERSONAS, 302), "admin": self.admin_status}
+
+
+ADMIN_POSTS = [
+    AdminPost(
+        "own role to coordinator",
+        "admin:clspdr_user_change",
+        lambda w: {"object_id": _pk(w, "admin")},
+        lambda w: _change_form(
+            w.users["admin"],
+            role="coordinator",
+            organisation=str(w.organisations["ville"].pk),
+            is_staff="on",
+            is_superuser="on",
+        ),
+        302,  # saved, the read-only fields ignored
+    ),
+    AdminPost(
+        "coordinator's e-mail",
+        "admin:clspdr_user_change",
+        lambda w: {"object_id": _pk(w, "coordination")},
+        lambda w: _change_form(w.users["coordination"], email="pirate@example.org"),
+        302,  # saved, the read-only e-mail ignored
+    ),
+    AdminPost(
+        "new coordinator account",
+        "admin:clspdr_user_add",
+        _none,
+        lambda w: {
+            "username": "faux-coordinateur",
+            "email": "faux@example.org",
+            "role": "coordinator",
+            "organisation": str(w.organisations["ville"].pk),
+            "usable_password": "true",
+            "password1": _NEW_PASSWORD,
+            "password2": _NEW_PASSWORD,
+        },
+        200,  # the form refuses the choice
+    ),
+    AdminPost(
+        "coordinator's password",
+        "admin:auth_user_password_change",
+        lambda w: {"id": _pk(w, "coordination")},
+        lambda w: {"password1": _NEW_PASSWORD, "password2": _NEW_PASSWORD},
+        403,
+    ),
+    AdminPost(
+        "own enrolment in the watch cell",
+        "admin:governance_membership_add",
+        _none,
+        lambda w: {
+            "body": str(w.bodies["watch_cell"].pk),
+            "user": str(_pk(w, "admin")),
+            "role": "chair",
+            "start_date": "2026-01-05",
+        },
+        200,  # the form refuses the cell and the person
+    ),
+]
+
+
+def _accounts_and_memberships() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    from clspdr.models import User
+    from governance.models import Membership
+
+    users = User.objects.order_by("pk").values_list(
+        "pk", "username", "email", "password", "role", "organisation_id", "is_staff",
+        "is_superuser", "is_active",
+    )  # fmt: skip
+    memberships = Membership.objects.order_by("pk").values_list(
+        "pk", "body_id", "user_id", "role", "start_date", "end_date"
+    )
+    return list(users), list(memberships)
+
+
 # Third-party URLs deliberately left out of the walk, with the reason.
 IGNORED_PREFIXES = {
     "admin:": "Django admin model pages: staff-only (redirect to the admin login), "
@@ -140,11 +257,18 @@ def test_it_covers_every_persona_for_every_url():
         assert set(expected) == set(PERSONAS), name
     for name, (_, _, expected) in POST_EXPECTATIONS.items():
         assert set(expected) == set(PERSONAS), name
+    for post in ADMIN_POSTS:
+        assert set(post.expected()) == set(PERSONAS), post.case
 
 
 GET_CASES = [
     pytest.param(name, persona, id=f"GET {name} as {persona}")
     for name in sorted(GET_EXPECTATIONS)
+    for persona in PERSONAS
+]
+ADMIN_POST_CASES = [
+    pytest.param(post, persona, id=f"POST {post.url} ({post.case}) as {persona}")
+    for post in ADMIN_POSTS
     for persona in PERSONAS
 ]
 POST_CASES = [
@@ -175,3 +299,13 @@ def test_it_refuses_forged_writes(name, persona, world, personas, client):
     assert response.status_code == expected[persona]
     allowed = expected[persona] == 302 and persona != "anonymous"
     assert StatusUpdate.objects.count() == before + (1 if allowed else 0)
+
+
+@pytest.mark.parametrize(("post", "persona"), ADMIN_POST_CASES)
+def test_it_refuses_every_privilege_raising_admin_post(post, persona, world, personas, client):
+    if personas[persona] is not None:
+        client.force_login(personas[persona])
+    before = _accounts_and_memberships()
+    response = client.post(reverse(post.url, kwargs=post.kwargs(world)), post.data(world))
+    assert response.status_code == post.expected()[persona]
+    assert _accounts_and_memberships() == before

@@ -40,7 +40,7 @@ def percent(value: float | int | None) -> str:
     return f"{round(value)}\u00a0%"
 
 
-@register.filter
+@register.filter(expects_localtime=True)  # a datetime is shown in Paris time, not UTC
 def frdate(value: date | datetime | None, fmt: str = "j F Y") -> str:
     """A date as French writes it: "1er mars 2026", "25 novembre 2026 à 14:05".
 
@@ -53,3 +53,11 @@ def frdate(value: date | datetime | None, fmt: str = "j F Y") -> str:
     if fmt.startswith("j") and text.startswith("1 ") and value.day == 1:
         return "1er" + text[1:]
     return text
+
+
+@register.filter
+def audit_action(name: str) -> str:
+    """The French label of a dotted audit action name (clspdr/audit.py)."""
+    from clspdr.audit import action_label
+
+    return action_label(name)

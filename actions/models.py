@@ -301,8 +301,10 @@ class CarrierChange(models.Model):
         verbose_name=_("organisation de l'auteur"),
     )
     created_at = models.DateTimeField(_("date"))
-    previous_lead = models.CharField(_("pilote avant"), max_length=200, blank=True)
-    lead = models.CharField(_("pilote après"), max_length=200, blank=True)
+    previous_lead = models.CharField(
+        _("pilote avant"), max_length=200, blank=True, validators=[plain_text]
+    )
+    lead = models.CharField(_("pilote après"), max_length=200, blank=True, validators=[plain_text])
     added = models.JSONField(_("contributeurs ajoutés"), default=list, blank=True)
     removed = models.JSONField(_("contributeurs retirés"), default=list, blank=True)
 

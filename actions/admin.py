@@ -9,16 +9,21 @@ those fields are read-only here once the action exists.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from actions.models import Action, Funding, StatusUpdate, SubAction, SubList
-from actions.services import SHEET_FIELDS
+from actions.models import Action, CarrierChange, Funding, StatusUpdate, SubAction, SubList
+from actions.services import SHEET_FIELDS, action_create, validate_sheet
+from clspdr.models import User
+from governance.forms import OrganisationMultipleChoiceField
+from governance.models import Organisation
 
 _SERVICE_FIELDS = ("status", "progress", "last_update_at", "modified_by", "modified_at")
 _BOOKKEEPING = ("version", "created_at")
@@ -49,6 +54,44 @@ class FundingInline(admin.TabularInline):
         return False
 
 
+# Action.contributors has its own through model (ActionContributor), which the admin does not
+# edit as a field: the add form offers this one instead, the change form shows it read-only.
+_CONTRIBUTORS = "contributing_organisations"
+
+
+class ActionAddForm(forms.ModelForm):
+    """A new action and its first sheet, under the rules of every sheet; archived
+    organisations are not offered."""
+
+    contributing_organisations = OrganisationMultipleChoiceField(
+        label=_("partenaires contributeurs"),
+        queryset=Organisation.objects.active(),
+        required=False,
+        widget=AutocompleteSelectMultiple(Action._meta.get_field("contributors"), admin.site),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lead = cast(forms.ModelChoiceField, self.fields["lead_organisation"])
+        lead.queryset = Organisation.objects.active()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        axis = cleaned.get("axis")
+        if axis is None:
+            return cleaned
+        try:
+            validate_sheet(
+                {name: cleaned[name] for name in SHEET_FIELDS if name in cleaned},
+                strategy=axis.strategy,
+                contributors=cleaned.get(_CONTRIBUTORS) or [],
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else _CONTRIBUTORS, messages)
+        return cleaned
+
+
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
     list_display = ("code", "title", "lead_organisation", "status", "progress", "last_update_at")
@@ -56,10 +99,10 @@ class ActionAdmin(admin.ModelAdmin):
     list_filter = ("axis__strategy", "axis", "status", "priority", "lead_organisation")
     list_select_related = ("axis", "lead_organisation")
     search_fields = ("title", "description", "number", "lead_organisation__name")
-    autocomplete_fields = ("axis", "lead_organisation", "contributors")
+    autocomplete_fields = ("axis", "lead_organisation")
     fieldsets = (
         (_("Place dans la stratégie"), {"fields": ("axis", "number", "position")}),
-        (_("Fiche-action"), {"fields": (*SHEET_FIELDS[:3], "contributors", *SHEET_FIELDS[3:])}),
+        (_("Fiche-action"), {"fields": (*SHEET_FIELDS[:3], _CONTRIBUTORS, *SHEET_FIELDS[3:])}),
         (_("Avancement et suivi"), {"fields": (*_SERVICE_FIELDS, *_BOOKKEEPING)}),
     )
     inlines = (SubListInline, FundingInline)
@@ -68,14 +111,31 @@ class ActionAdmin(admin.ModelAdmin):
     def code(self, obj: Action) -> str:
         return obj.code
 
+    @admin.display(description=_("partenaires contributeurs"))
+    def contributing_organisations(self, obj: Action) -> str:
+        return ", ".join(o.name for o in obj.contributors.all()) or "—"
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = ActionAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:  # a new action: its first sheet is typed here
             return (*_SERVICE_FIELDS, *_BOOKKEEPING)
-        return (*SHEET_FIELDS, "contributors", *_SERVICE_FIELDS, *_BOOKKEEPING)
+        return (*SHEET_FIELDS, _CONTRIBUTORS, *_SERVICE_FIELDS, *_BOOKKEEPING)
 
-    def save_model(self, request: HttpRequest, obj: Action, form: ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Action, form: forms.ModelForm, change: bool
+    ) -> None:
         if not change:
-            super().save_model(request, obj, form, change)
+            action_create(
+                action=obj,
+                by=cast(User, request.user),
+                contributors=form.cleaned_data[_CONTRIBUTORS],
+            )
             return
         # Only the placement is editable here. Bump the version all the same, so that a sheet
         # or status form opened before this change gets the usual conflict.
@@ -109,6 +169,25 @@ class SubListAdmin(admin.ModelAdmin):
     search_fields = ("title", "action__title")
     autocomplete_fields = ("action",)
     inlines = (SubActionInline,)
+
+
+@admin.register(CarrierChange)
+class CarrierChangeAdmin(admin.ModelAdmin):
+    """Changes of an action's carriers, read-only: written by the services, never edited."""
+
+    list_display = ("created_at", "action", "previous_lead", "lead", "author")
+    list_select_related = ("action__axis", "author")
+    search_fields = ("action__title", "previous_lead", "lead")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(StatusUpdate)

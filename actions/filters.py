@@ -23,6 +23,18 @@ _CODE = re.compile(r"^\s*(\d{1,3})\.(\w{1,10})\s*$", re.ASCII)
 Q_MAX_LENGTH = 200
 
 
+class _OrganisationChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj: Organisation) -> str:
+        return obj.choice_label
+
+
+class OrganisationFilter(django_filters.ModelChoiceFilter):
+    """Archived organisations stay in the list, labelled so: they may still carry actions,
+    and readers look for what they carry (or carried)."""
+
+    field_class = _OrganisationChoiceField
+
+
 class ActionFilterSet(django_filters.FilterSet):
     """Axis, status, organisation (lead or contributor), text, "my actions".
 
@@ -39,7 +51,7 @@ class ActionFilterSet(django_filters.FilterSet):
     statut = django_filters.ChoiceFilter(
         field_name="status", label="Statut", choices=Status.choices, empty_label="Tous les statuts"
     )
-    organisation = django_filters.ModelChoiceFilter(
+    organisation = OrganisationFilter(
         label="Organisation (pilote ou contributrice)",
         queryset=Organisation.objects.all(),
         method="filter_organisation",

@@ -16,6 +16,7 @@ from actions.services import (
     validate_status_and_progress,
 )
 from clspdr.text import plain_text
+from governance.forms import OrganisationChoiceField, OrganisationMultipleChoiceField
 from governance.models import Organisation
 
 
@@ -89,9 +90,12 @@ def _date_input() -> forms.DateInput:
 
 
 class ActionSheetForm(forms.ModelForm):
-    contributors = forms.ModelMultipleChoiceField(
+    """The sheet editor. Archived organisations are not offered, except those the action
+    already has: a sheet re-saved unchanged stays valid."""
+
+    contributors = OrganisationMultipleChoiceField(
         label="Partenaires contributeurs",
-        queryset=Organisation.objects.all(),
+        queryset=Organisation.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -102,6 +106,7 @@ class ActionSheetForm(forms.ModelForm):
     class Meta:
         model = Action
         fields = [*SHEET_FIELDS, "contributors"]
+        field_classes = {"lead_organisation": OrganisationChoiceField}
         labels = {"title": "Intitulé (obligatoire)"}
         error_messages = {"title": {"required": "L'intitulé de l'action est obligatoire."}}
         widgets = {
@@ -118,6 +123,11 @@ class ActionSheetForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         lead = cast(forms.ModelChoiceField, self.fields["lead_organisation"])
         lead.empty_label = "Aucun pilote désigné"
+        lead_id = self.instance.lead_organisation_id
+        lead.queryset = Organisation.objects.offered(keeping=[lead_id] if lead_id else [])
+        contributors = cast(forms.ModelMultipleChoiceField, self.fields["contributors"])
+        current = [o.pk for o in self.instance.contributors.all()] if self.instance.pk else []
+        contributors.queryset = Organisation.objects.offered(keeping=current)
         priority = cast(forms.ChoiceField, self.fields["priority"])
         priority.choices = [("", "Non renseignée"), *Priority.choices]
         if not self.is_bound:
@@ -126,7 +136,11 @@ class ActionSheetForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         try:
-            validate_sheet(self.sheet_data(cleaned), contributors=cleaned.get("contributors") or [])
+            validate_sheet(
+                self.sheet_data(cleaned),
+                strategy=self.instance.axis.strategy,
+                contributors=cleaned.get("contributors") or [],
+            )
         except ValidationError as error:
             _add_service_errors(self, error)
         return cleaned

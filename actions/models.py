@@ -12,6 +12,7 @@ from clspdr.text import plain_text
 
 if TYPE_CHECKING:
     from clspdr.models import User
+    from governance.models import Organisation
 
 
 class Status(models.TextChoices):
@@ -43,9 +44,9 @@ class ActionQuerySet(models.QuerySet["Action"]):
 
     def carried_by(self, organisation_id: int) -> ActionQuerySet:
         """Actions an organisation leads or contributes to, as one pk__in subquery."""
-        contributed = Action.contributors.through.objects.filter(
-            organisation_id=organisation_id
-        ).values("action_id")
+        contributed = ActionContributor.objects.filter(organisation_id=organisation_id).values(
+            "action_id"
+        )
         return self.filter(
             models.Q(lead_organisation_id=organisation_id) | models.Q(pk__in=contributed)
         )
@@ -69,8 +70,9 @@ class Action(models.Model):
         related_name="led_actions",
         verbose_name=_("pilote"),
     )
-    contributors = models.ManyToManyField(
+    contributors: models.ManyToManyField[Organisation, ActionContributor] = models.ManyToManyField(
         "governance.Organisation",
+        through="ActionContributor",
         blank=True,
         related_name="contributed_actions",
         verbose_name=_("partenaires contributeurs"),
@@ -130,6 +132,34 @@ class Action(models.Model):
     def code(self) -> str:
         """ "1.3" for action 3 of axis 1 — needs axis loaded (select_related)."""
         return f"{self.axis.number}.{self.number}"
+
+
+class ActionContributor(models.Model):
+    """One organisation contributing to one action (the rows of `Action.contributors`).
+
+    Named rather than left to Django so that its link to the organisation is PROTECT: deleting
+    an organisation that contributes would otherwise drop it from the action without a version
+    bump or a trace, and take its partners' update rights with it (docs/plan-integrity.md).
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+    )
+
+    class Meta:
+        # The table Django created for the implicit relation, kept as it was: unique_together
+        # is what names its unique index the way it is named in the database.
+        db_table = "actions_action_contributors"
+        unique_together = [("action", "organisation")]
+        verbose_name = _("partenaire contributeur")
+        verbose_name_plural = _("partenaires contributeurs")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} contribue à l'action « {self.action} »"
 
 
 class ActionUserObjectPermission(UserObjectPermissionBase):
@@ -243,6 +273,53 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.status} {self.progress} %"
+
+
+class CarrierChange(models.Model):
+    """A change of who carries an action (its lead, its contributors), kept forever with its
+    author, beside the status updates: carriers decide which partners may update the action.
+
+    Names are copied as they were, so that the history reads the same after an organisation is
+    renamed or archived. A lead left unchanged is stored as two blanks.
+    """
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="carrier_changes", verbose_name=_("action")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    author_organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation de l'auteur"),
+    )
+    created_at = models.DateTimeField(_("date"))
+    previous_lead = models.CharField(
+        _("pilote avant"), max_length=200, blank=True, validators=[plain_text]
+    )
+    lead = models.CharField(_("pilote après"), max_length=200, blank=True, validators=[plain_text])
+    added = models.JSONField(_("contributeurs ajoutés"), default=list, blank=True)
+    removed = models.JSONField(_("contributeurs retirés"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("changement de porteurs")
+        verbose_name_plural = _("changements de porteurs")
+        indexes = [models.Index(fields=["action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} {self.created_at:%Y-%m-%d} porteurs"
+
+    @property
+    def lead_changed(self) -> bool:
+        return self.previous_lead != self.lead
 
 
 class ReminderSent(models.Model):

@@ -13,13 +13,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from actions.models import Action, Funding, Status, StatusUpdate
+from actions.models import Action, ActionContributor, CarrierChange, Funding, Status, StatusUpdate
+from axes.models import date_range_message
 from clspdr.permissions import has_perm
 from clspdr.text import forbidden_message
+from governance.models import Organisation
 
 if TYPE_CHECKING:
+    from axes.models import Strategy
     from clspdr.models import User
-    from governance.models import Organisation
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -137,10 +139,14 @@ def action_update_status(
 def validate_sheet(
     data: Mapping[str, Any],
     *,
+    strategy: Strategy | None = None,
     contributors: Iterable[Organisation] | None = None,
     fundings: Sequence[FundingLine] | None = None,
 ) -> None:
-    """The rules of a sheet, whoever writes it (the editor's form calls this too)."""
+    """The rules of a sheet, whoever writes it (the editor's form calls this too).
+
+    With `strategy`, the action's, its dates must fall within the strategy's plausible range.
+    """
     errors: dict[str, list[str]] = {}
 
     def error(field: str, message: str) -> None:
@@ -155,6 +161,12 @@ def validate_sheet(
         if isinstance(value, str) and (message := forbidden_message(value)):
             error(field, message)
     start, end = data.get("start_date"), data.get("end_date")
+    if strategy is not None:
+        first, last = strategy.date_range
+        for field in ("start_date", "end_date"):
+            day = data.get(field)
+            if isinstance(day, date) and not first <= day <= last:
+                error(field, date_range_message(first, last))
     if isinstance(start, date) and isinstance(end, date) and end < start:
         error("end_date", "La date de fin doit être postérieure ou égale à la date de début.")
     lead = data.get("lead_organisation")
@@ -189,23 +201,34 @@ def action_edit_sheet(
     contributors: Iterable[Organisation] | None = None,
     fundings: Sequence[FundingLine] | None = None,
     expected_version: int,
+    at: datetime | None = None,
 ) -> Action:
     """Save the coordinator's edit of a sheet; raise ActionConflict if the action changed since
     it was read. `data` maps SHEET_FIELDS to values; `contributors` and `fundings`, when given,
-    replace the current ones (None leaves them as they are).
+    replace the current ones (None leaves them as they are). A change of carriers (lead,
+    contributors) is recorded in the action's history. `at` back-dates the edit (demo data).
     """
     if not has_perm(by, "action.edit", action):
         raise PermissionDenied
     contributors = list(contributors) if contributors is not None else None
-    validate_sheet(data, contributors=contributors, fundings=fundings)
+    validate_sheet(
+        data, strategy=action.axis.strategy, contributors=contributors, fundings=fundings
+    )
+    when = at or timezone.now()
     with transaction.atomic():
+        # The carriers as saved, read under the row lock: the instance may already hold the
+        # typed values (a validated ModelForm writes them onto it).
+        before = _carriers(action.pk, expected_version)
+        if before is None:
+            raise ActionConflict.for_action(action.pk)
+        change = _carrier_change(before, data, contributors)
         written = Action.objects.filter(pk=action.pk, version=expected_version).update(
-            **data, version=F("version") + 1, modified_by=by, modified_at=timezone.now()
+            **data, version=F("version") + 1, modified_by=by, modified_at=when
         )
         if not written:
             raise ActionConflict.for_action(action.pk)
-        if contributors is not None:
-            action.contributors.set(contributors)
+        if change is not None:
+            _write_carrier_change(action, change, by=by, at=when)
         if fundings is not None:
             # Replaced as a whole: the budget is a small table typed in one form.
             action.fundings.all().delete()
@@ -217,3 +240,127 @@ def action_edit_sheet(
         setattr(action, name, value)
     action.version = expected_version + 1
     return action
+
+
+def action_create(*, action: Action, by: User, contributors: Iterable[Organisation] = ()) -> Action:
+    """Save a new action, built but not saved by the admin's add form, with its first sheet:
+    the rules of every sheet apply, and its first carriers open its history. Access is the
+    admin's model permission."""
+    if action.pk is not None:
+        raise ValueError("action_create saves a new action")
+    if not by.has_perm("actions.add_action"):
+        raise PermissionDenied
+    contributors = list(contributors)
+    data = {name: getattr(action, name) for name in SHEET_FIELDS}
+    validate_sheet(data, strategy=action.axis.strategy, contributors=contributors)
+    when = timezone.now()
+    with transaction.atomic():
+        change = _carrier_change(_Carriers(None, "", {}), data, contributors)
+        action.modified_by, action.modified_at, action.version = by, when, 1
+        action.save()
+        if change is not None:
+            _write_carrier_change(action, change, by=by, at=when)
+    return action
+
+
+# --- Carriers: who leads and who contributes, with their history --------------------------
+
+
+@dataclass(frozen=True)
+class _Carriers:
+    """An action's carriers as saved: the lead's id and name, the contributors' names by id."""
+
+    lead_id: int | None
+    lead_name: str
+    contributors: dict[int, str]
+
+
+@dataclass(frozen=True)
+class _CarrierDiff:
+    lead: tuple[str, str] | None  # (before, after), None if the lead is unchanged
+    added: list[Organisation]
+    removed: dict[int, str]
+
+
+def _carriers(pk: int, version: int) -> _Carriers | None:
+    """The saved carriers of action `pk`, locking its row; None if it is not at `version`."""
+    # No join in the locking query: PostgreSQL cannot lock the nullable side of an outer join.
+    rows = list(
+        Action.objects.select_for_update()
+        .filter(pk=pk, version=version)
+        .values_list("lead_organisation_id", flat=True)
+    )
+    if not rows:
+        return None
+    lead_id = rows[0]
+    lead_name = (
+        Organisation.objects.filter(pk=lead_id).values_list("name", flat=True).first() or ""
+        if lead_id is not None
+        else ""
+    )
+    contributors = dict(
+        ActionContributor.objects.filter(action_id=pk).values_list(
+            "organisation_id", "organisation__name"
+        )
+    )
+    return _Carriers(lead_id, lead_name, contributors)
+
+
+def _carrier_change(
+    before: _Carriers, data: Mapping[str, Any], contributors: list[Organisation] | None
+) -> _CarrierDiff | None:
+    """What `data` and `contributors` change in the carriers; refuse archived newcomers."""
+    errors: dict[str, str] = {}
+    lead: tuple[str, str] | None = None
+    if "lead_organisation" in data:
+        new_lead: Organisation | None = data["lead_organisation"]
+        if (new_lead.pk if new_lead else None) != before.lead_id:
+            lead = (before.lead_name, new_lead.name if new_lead else "")
+            if new_lead is not None and new_lead.is_archived:
+                errors["lead_organisation"] = _archived_message(new_lead, "désignée pilote")
+    added: list[Organisation] = []
+    removed: dict[int, str] = {}
+    if contributors is not None:
+        wanted = {o.pk: o for o in contributors}
+        added = sorted(
+            (o for pk, o in wanted.items() if pk not in before.contributors), key=lambda o: o.name
+        )
+        removed = {pk: name for pk, name in before.contributors.items() if pk not in wanted}
+        archived = [o for o in added if o.is_archived]
+        if archived:
+            errors["contributors"] = " ".join(
+                _archived_message(o, "ajoutée aux partenaires contributeurs") for o in archived
+            )
+    if errors:
+        raise ValidationError(errors)
+    if lead is None and not added and not removed:
+        return None
+    return _CarrierDiff(lead, added, removed)
+
+
+def _archived_message(organisation: Organisation, what: str) -> str:
+    return f"« {organisation.name} » est archivée : elle ne peut plus être {what}."
+
+
+def _write_carrier_change(action: Action, diff: _CarrierDiff, *, by: User, at: datetime) -> None:
+    if diff.removed:
+        ActionContributor.objects.filter(
+            action_id=action.pk, organisation_id__in=diff.removed
+        ).delete()
+    if diff.added:
+        ActionContributor.objects.bulk_create(
+            ActionContributor(action_id=action.pk, organisation_id=o.pk) for o in diff.added
+        )
+    # The instance's cached contributors (prefetched by the views) are now stale.
+    getattr(action, "_prefetched_objects_cache", {}).pop("contributors", None)
+    previous_lead, lead = diff.lead or ("", "")
+    CarrierChange.objects.create(
+        action=action,
+        author=by,
+        author_organisation_id=by.organisation_id,
+        created_at=at,
+        previous_lead=previous_lead,
+        lead=lead,
+        added=[o.name for o in diff.added],
+        removed=sorted(diff.removed.values()),
+    )

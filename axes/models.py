@@ -1,9 +1,34 @@
 from __future__ import annotations
 
+from datetime import MAXYEAR, MINYEAR, date
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clspdr.text import plain_text
+
+# How far from its strategy's period an action may be dated: room for an action prepared before
+# the strategy or carried on after it, none for a slip of the keyboard ("0001-01-01").
+DATE_MARGIN_YEARS = 5
+
+
+def plausible_dates(start_year: int, end_year: int) -> tuple[date, date]:
+    """The first and last day an action of a strategy running `start_year`–`end_year` may be
+    dated (sheet dates, strategy file)."""
+
+    def year(value: int) -> int:  # whatever the admin let through, a year Python can date
+        return min(max(value, MINYEAR), MAXYEAR)
+
+    first = year(start_year - DATE_MARGIN_YEARS)
+    last = year(max(end_year, start_year) + DATE_MARGIN_YEARS)
+    return date(first, 1, 1), date(last, 12, 31)
+
+
+def date_range_message(first: date, last: date) -> str:
+    return (
+        f"La date doit être comprise entre le 1er janvier {first.year} "
+        f"et le 31 décembre {last.year}."
+    )
 
 
 class Strategy(models.Model):
@@ -28,6 +53,10 @@ class Strategy(models.Model):
     @property
     def period(self) -> str:
         return f"{self.start_year}–{self.end_year}"
+
+    @property
+    def date_range(self) -> tuple[date, date]:
+        return plausible_dates(self.start_year, self.end_year)
 
 
 class Axis(models.Model):

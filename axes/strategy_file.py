@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.models import Priority
+from axes.models import date_range_message, plausible_dates
 from clspdr.text import forbidden_message
 from governance.models import BodyKind, Cadence, OrganisationKind
 
@@ -186,19 +187,18 @@ class _Table:
             )
         return value or default
 
-    def day(self, key: str) -> date | None:
+    def day(self, key: str, *, within: tuple[date, date] | None = None) -> date | None:
         value = self.raw.get(key, _MISSING)
         if value is _MISSING:
             return None
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.error(f"champ « {key} » : date attendue (AAAA-MM-JJ)")
-        return None
+        day = _as_date(value)
+        if day is None:
+            self.error(f"champ « {key} » : date attendue (AAAA-MM-JJ)")
+        elif within is not None and not within[0] <= day <= within[1]:
+            message = date_range_message(*within).removesuffix(".")
+            self.error(f"champ « {key} » : {message[0].lower()}{message[1:]}")
+            return None
+        return day
 
     def amount(self, key: str) -> Decimal:
         value = self.raw.get(key, _MISSING)
@@ -240,6 +240,18 @@ class _Table:
         return value
 
 
+def _as_date(value: object) -> date | None:
+    """A TOML date, or the text of one; None for anything else."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
 def parse_strategy_file(path: Path) -> StrategyData:
     """Read and validate a strategy file; raise StrategyFileError naming every problem."""
     try:
@@ -274,8 +286,15 @@ def parse_strategy(document: dict[str, Any]) -> StrategyData:
         _Table(document.get("strategy", {}), "stratégie", _STRATEGY_KEYS, errors)
     )
     data.organisations = _parse_organisations(top.tables("organisations"), errors)
+    # The sheets' dates stay near the strategy's period, as in the sheet editor.
+    dates = (
+        plausible_dates(data.start_year, data.end_year)
+        if data.start_year and data.end_year >= data.start_year
+        else None
+    )
     data.axes = [
-        _parse_axis(raw, position, errors) for position, raw in enumerate(top.tables("axes"), 1)
+        _parse_axis(raw, position, dates, errors)
+        for position, raw in enumerate(top.tables("axes"), 1)
     ]
     if not data.axes:
         top.error("aucun axe ([[axes]])")
@@ -338,7 +357,9 @@ def _parse_organisations(tables: list[Any], errors: list[str]) -> list[Organisat
 _AXIS_KEYS = {"number", "title", "priority_issue", "description", "actions"}
 
 
-def _parse_axis(raw: object, position: int, errors: list[str]) -> AxisData:
+def _parse_axis(
+    raw: object, position: int, dates: tuple[date, date] | None, errors: list[str]
+) -> AxisData:
     number = raw.get("number") if isinstance(raw, dict) else None
     place = f"axe {number}" if isinstance(number, int) else f"axe en position {position}"
     t = _Table(raw, place, _AXIS_KEYS, errors)
@@ -349,7 +370,7 @@ def _parse_axis(raw: object, position: int, errors: list[str]) -> AxisData:
         description=t.text("description"),
     )
     axis.actions = [
-        _parse_action(raw_action, place, index, errors)
+        _parse_action(raw_action, place, index, dates, errors)
         for index, raw_action in enumerate(t.tables("actions"), 1)
     ]
     _check_unique(
@@ -379,7 +400,13 @@ _ACTION_KEYS = {
 }
 
 
-def _parse_action(raw: object, axis_place: str, position: int, errors: list[str]) -> ActionData:
+def _parse_action(
+    raw: object,
+    axis_place: str,
+    position: int,
+    dates: tuple[date, date] | None,
+    errors: list[str],
+) -> ActionData:
     number = raw.get("number") if isinstance(raw, dict) else None
     label = number if isinstance(number, (str, int)) and str(number).strip() else None
     place = (
@@ -399,8 +426,8 @@ def _parse_action(raw: object, axis_place: str, position: int, errors: list[str]
         means=t.text("means"),
         priority=t.choice("priority", Priority.values, required=False),
         indicators=t.text("indicators"),
-        start_date=t.day("start_date"),
-        end_date=t.day("end_date"),
+        start_date=t.day("start_date", within=dates),
+        end_date=t.day("end_date", within=dates),
     )
     if action.start_date and action.end_date and action.end_date < action.start_date:
         t.error("la date de fin précède la date de début")

@@ -92,9 +92,12 @@ def demo_seed(*, password: str, path: Path = DEMO_FILE) -> DemoResult:
         users = {p["username"]: _create_user(p, password) for p in demo["personas"]}
         _add_memberships(strategy, demo, users)
         actions = {
-            a.code: a for a in Action.objects.filter(axis__strategy=strategy).select_related("axis")
+            a.code: a
+            for a in Action.objects.filter(axis__strategy=strategy).select_related("axis__strategy")
         }
-        _fill_sheets(actions, demo, by=users[FIRST_PERSONA])
+        # The carriers are named when the council sets up, before any status update.
+        since = datetime.combine(demo["members_since"], time(9), tzinfo=PARIS)
+        _fill_sheets(actions, demo, by=users[FIRST_PERSONA], at=since)
         _write_history(actions, demo["history"], users)
     return DemoResult(created=True, strategy_loaded=strategy_loaded, accounts=demo_accounts(demo))
 
@@ -150,7 +153,9 @@ def _add_memberships(strategy: Strategy, demo: dict[str, Any], users: dict[str, 
     )
 
 
-def _fill_sheets(actions: dict[str, Action], demo: dict[str, Any], *, by: User) -> None:
+def _fill_sheets(
+    actions: dict[str, Action], demo: dict[str, Any], *, by: User, at: datetime
+) -> None:
     """The coordinator names who carries each action and completes a few sheets."""
     for code, carriers in demo["carriers"].items():
         action = actions[code]
@@ -169,6 +174,7 @@ def _fill_sheets(actions: dict[str, Action], demo: dict[str, Any], *, by: User) 
             contributors=[_organisation(ref) for ref in carriers["contributors"]],
             fundings=fundings or None,
             expected_version=action.version,
+            at=min(at, timezone.now()),
         )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -60,6 +61,23 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        # An archived organisation keeps the people who represent it but gets no new ones
+        # (docs/plan-integrity.md); the admin's picker does not offer it either.
+        if self.organisation is None or not self.organisation.is_archived:
+            return
+        unchanged = User.objects.filter(pk=self.pk, organisation=self.organisation_id)
+        if self._state.adding or not unchanged.exists():
+            raise ValidationError(
+                {
+                    "organisation": _(
+                        "Cette organisation est archivée : elle ne peut plus être donnée "
+                        "à un compte."
+                    )
+                }
+            )
 
     @property
     def is_coordinator(self) -> bool:

@@ -11,21 +11,95 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from governance.models import CONFIDENTIAL_KINDS, Body, Membership, Organisation
+from governance.services import organisation_archive, organisation_unarchive
+
+
+class ArchivedListFilter(admin.SimpleListFilter):
+    title = _("état")
+    parameter_name = "archivee"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("non", "Active"), ("oui", "Archivée")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("non", "oui"):
+            return queryset.filter(archived_at__isnull=self.value() == "non")
+        return queryset
 
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "short_name", "kind")
-    list_filter = ("kind",)
+    """Organisations that carry actions or represent people cannot be deleted (PROTECT: the
+    admin shows its "cannot delete" page, the bulk delete too): they are archived instead."""
+
+    list_display = ("name", "short_name", "kind", "archived")
+    list_filter = (ArchivedListFilter, "kind")
     search_fields = ("name", "short_name")
+    readonly_fields = ("archived_at",)
+    actions = ("archive", "unarchive")
+
+    @admin.display(description=_("archivée"), boolean=True, ordering="archived_at")
+    def archived(self, obj: Organisation) -> bool:
+        return obj.is_archived
+
+    @admin.action(description=_("Archiver"), permissions=["change"])
+    def archive(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
+        done = organisation_archive(organisations=queryset)
+        for organisation in done:
+            self.log_change(request, organisation, "Archivée")
+        self.message_user(
+            request,
+            f"{_organisations(len(done), 'archivée')}. Une organisation archivée n'est plus "
+            "proposée pour de nouvelles actions ni pour de nouveaux comptes ; ses référents "
+            "gardent leurs droits sur les actions qu'elle porte encore.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Désarchiver"), permissions=["change"])
+    def unarchive(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
+        done = organisation_unarchive(organisations=queryset)
+        for organisation in done:
+            self.log_change(request, organisation, "Désarchivée")
+        self.message_user(request, f"{_organisations(len(done), 'désarchivée')}.", messages.SUCCESS)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Organisation], search_term: str
+    ) -> tuple[QuerySet[Organisation], bool]:
+        # The pickers of other forms (a new account's organisation, a new action's carriers)
+        # search through here: they no longer offer archived organisations. A value already
+        # chosen is shown by the form itself, so an existing choice stays valid.
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            queryset = queryset.filter(archived_at__isnull=True)
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not protected:
+            return to_delete, counts, perms_needed, protected
+        # The page refuses: name what protects the organisation (the actions it leads are
+        # listed as protected too, not as a missing delete permission) and what to do instead.
+        self.message_user(
+            request,
+            "Une organisation qui porte des actions ou que des personnes représentent ne peut "
+            "pas être supprimée : archivez-la plutôt (action « Archiver » de la liste des "
+            "organisations).",
+            messages.WARNING,
+        )
+        return to_delete, counts, set(), protected
+
+
+def _organisations(n: int, participle: str) -> str:
+    plural = "s" if n > 1 else ""
+    return f"{n} organisation{plural} {participle}{plural}"
 
 
 class _OrdinaryMemberships:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -23,12 +25,27 @@ class OrganisationKind(models.TextChoices):
     OTHER = "other", _("Autre")
 
 
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def active(self) -> OrganisationQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+    def offered(self, *, keeping: Iterable[int] = ()) -> OrganisationQuerySet:
+        """What a form may offer: the active organisations, plus those already chosen
+        (`keeping`), so that a form re-saved unchanged stays valid after an archive."""
+        return self.filter(Q(archived_at__isnull=True) | Q(pk__in=list(keeping)))
+
+
 class Organisation(models.Model):
     name = models.CharField(_("nom"), max_length=200, unique=True, validators=[plain_text])
     short_name = models.CharField(_("sigle"), max_length=40, blank=True, validators=[plain_text])
     kind = models.CharField(
         _("type"), max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.OTHER
     )
+    # An organisation that carries actions cannot be deleted (docs/plan-integrity.md): it is
+    # archived instead, and no longer offered for new actions or accounts.
+    archived_at = models.DateTimeField(_("archivée le"), null=True, blank=True, editable=False)
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -37,6 +54,15 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def choice_label(self) -> str:
+        """Its name in a list of choices, where an archived one must be told apart."""
+        return f"{self.name} (archivée)" if self.is_archived else self.name
 
 
 class BodyKind(models.TextChoices):

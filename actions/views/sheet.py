@@ -34,7 +34,15 @@ from actions.forms import (
     FundingFormSet,
     funding_initial,
 )
-from actions.models import Action, Funding, Priority, StatusUpdate, SubAction, SubList
+from actions.models import (
+    Action,
+    CarrierChange,
+    Funding,
+    Priority,
+    StatusUpdate,
+    SubAction,
+    SubList,
+)
 from actions.services import SHEET_FIELDS, ActionConflict, FundingLine
 from clspdr.permissions import has_perm
 
@@ -184,21 +192,33 @@ def _panel_context(
         form = ActionStatusForm.for_action(action)
     return {
         "action": action,
-        "updates": list(action.updates.all()),
+        "history": _history(action),
         "can_update": can_update,
         "form": form if can_update else None,
         "conflict": conflict,
     }
 
 
-def _history_prefetch() -> Prefetch:
-    return Prefetch(
-        "updates", queryset=StatusUpdate.objects.select_related("author", "author_organisation")
-    )
+def _history(action: Action) -> list[tuple[str, StatusUpdate | CarrierChange]]:
+    """Status updates and carrier changes, newest first, each tagged with its kind."""
+    entries: list[tuple[str, StatusUpdate | CarrierChange]] = [
+        *(("status", update) for update in action.updates.all()),
+        *(("carriers", change) for change in action.carrier_changes.all()),
+    ]
+    # Both are already newest first; a stable sort keeps that order among equal dates.
+    return sorted(entries, key=lambda entry: entry[1].created_at, reverse=True)
+
+
+def _history_prefetches() -> list[Prefetch]:
+    people = ("author", "author_organisation")
+    return [
+        Prefetch("updates", queryset=StatusUpdate.objects.select_related(*people)),
+        Prefetch("carrier_changes", queryset=CarrierChange.objects.select_related(*people)),
+    ]
 
 
 def _prefetch_history(action: Action) -> None:
-    prefetch_related_objects([action], _history_prefetch())
+    prefetch_related_objects([action], *_history_prefetches())
 
 
 def _prefetch_sheet(action: Action) -> None:
@@ -216,7 +236,7 @@ def _prefetch_sheet(action: Action) -> None:
                 Prefetch("items", queryset=items)
             ),
         ),
-        _history_prefetch(),
+        *_history_prefetches(),
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from actions.models import Action, Funding, Priority, Status
@@ -265,3 +265,49 @@ def test_it_refuses_fields_that_are_not_on_the_sheet(world, personas):
             data={"status": Status.DONE},
             expected_version=1,
         )
+
+
+# --- Dates within the strategy's period -----------------------------------------------------
+
+OUT_OF_RANGE = "La date doit être comprise entre le 1er janvier 2018 et le 31 décembre 2032."
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "refused"),
+    [
+        ("0001-01-01", "2027-06-30", "start_date"),
+        ("2017-12-31", "2027-06-30", "start_date"),
+        ("2024-01-01", "2033-01-01", "end_date"),
+        ("2018-01-01", "2032-12-31", None),  # the strategy 2023-2027, five years either side
+    ],
+)
+def test_it_refuses_a_sheet_date_outside_the_strategy_period(
+    world, personas, login, start, end, refused
+):
+    action = world.actions["police_led"]
+    response = login(personas["coordination"]).post(
+        _url(action), _data(world, action, start_date=start, end_date=end)
+    )
+    action.refresh_from_db()
+    if refused is None:
+        assert response.status_code == 302
+        assert (str(action.start_date), str(action.end_date)) == (start, end)
+        return
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<ul class="errorlist" id="id_{refused}_error"><li>{OUT_OF_RANGE}</li></ul>' in html
+    assert action.version == 1 and action.start_date is None
+
+
+def test_it_refuses_a_date_outside_the_period_through_the_service(world, personas):
+    action = world.actions["police_led"]
+    with pytest.raises(ValidationError) as error:
+        action_edit_sheet(
+            action=action,
+            by=personas["coordination"],
+            data={"start_date": dt.date(1, 1, 1), "end_date": dt.date(2205, 1, 1)},
+            expected_version=1,
+        )
+    assert error.value.message_dict == {"start_date": [OUT_OF_RANGE], "end_date": [OUT_OF_RANGE]}
+    action.refresh_from_db()
+    assert action.version == 1 and action.start_date is None

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from guardian.shortcuts import assign_perm
 
-from actions.models import Funding, Priority, Status, SubAction, SubList
+from actions.models import CarrierChange, Funding, Priority, Status, SubAction, SubList
 from tests.factories import OrganisationFactory, StatusUpdateFactory, UserFactory
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # November: Europe/Paris is UTC+1
@@ -202,12 +202,22 @@ def _count_queries(client, url: str) -> int:
 def _grow(action, *, updates: int, organisations: int, author) -> None:
     start = timezone.now() - dt.timedelta(days=updates + 1)
     for i in range(updates):
-        other = UserFactory(organisation=OrganisationFactory())
+        other = UserFactory.create(organisation=OrganisationFactory.create())
         StatusUpdateFactory(
             action=action,
             author=other if i % 2 else author,
             author_organisation=other.organisation if i % 2 else author.organisation,
             created_at=start + dt.timedelta(days=i),
+        )
+        # the carrier changes share the history: as many, by as many authors
+        CarrierChange.objects.create(
+            action=action,
+            author=author if i % 2 else other,
+            author_organisation=author.organisation if i % 2 else other.organisation,
+            created_at=start + dt.timedelta(days=i, hours=1),
+            previous_lead=f"Pilote {i}",
+            lead=f"Pilote {i + 1}",
+            added=[f"Contributeur {i}"],
         )
     for i in range(organisations):
         action.contributors.add(OrganisationFactory())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from decimal import Decimal
@@ -452,3 +453,19 @@ def test_it_loads_the_example_of_the_documentation(db):
     report = strategy_load(data=parse_strategy(tomllib.loads(example)))
     assert report.created["actions"] == 1
     assert report.created["fundings"] == 2
+
+
+def test_it_refuses_action_dates_outside_the_strategy_period(db):
+    # The strategy runs 2020-2022: its actions may be dated from 2015 to 2027.
+    document = minimal(start_date="0001-01-01", end_date=dt.date(2028, 1, 1))
+    with pytest.raises(StrategyFileError) as error:
+        parse_strategy(document)
+    assert error.value.errors == [
+        "axe 1, action 1 : champ « start_date » : la date doit être comprise entre le "
+        "1er janvier 2015 et le 31 décembre 2027",
+        "axe 1, action 1 : champ « end_date » : la date doit être comprise entre le "
+        "1er janvier 2015 et le 31 décembre 2027",
+    ]
+    data = parse_strategy(minimal(start_date="2015-01-01", end_date=dt.date(2027, 12, 31)))
+    action = data.axes[0].actions[0]
+    assert (action.start_date, action.end_date) == (dt.date(2015, 1, 1), dt.date(2027, 12, 31))

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from actions.models import Action, Funding, Status, StatusUpdate
+from actions.models import Action, CarrierChange, Funding, Status, StatusUpdate
 from axes.models import Strategy
 from clspdr.demo import ADMIN_GROUP, DEFAULT_PASSWORD
 from clspdr.models import Role, User
@@ -148,6 +148,16 @@ def test_it_gives_each_partner_actions_to_carry(demo):
     assert "3.5" in carried("bailleur")
     assert carried("veille") and carried("complexe")
     assert not Action.objects.filter(lead_organisation__isnull=True).exists()
+
+
+def test_it_records_the_naming_of_the_carriers_before_the_history(demo):
+    changes = list(CarrierChange.objects.select_related("author"))
+    assert len(changes) == Action.objects.exclude(lead_organisation=None).count()
+    assert {change.author.username for change in changes} == {"coordination"}
+    assert all(change.previous_lead == "" and change.lead for change in changes)
+    first_update = StatusUpdate.objects.order_by("created_at").first()
+    assert first_update is not None
+    assert max(change.created_at for change in changes) < first_update.created_at
 
 
 def test_it_fills_a_few_complete_sheets(demo):

@@ -1,0 +1,48 @@
+"""Migration 0006 names the through model of Action.contributors without moving any data."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import ProtectedError
+
+from actions.models import Action, ActionContributor
+from governance.models import Organisation
+
+BEFORE = [("actions", "0005_plain_text_fields"), ("governance", "0002_plain_text_fields")]
+NAMED = ("actions", "0006_carriers_protected_and_history")
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite's schema editor refuses an open transaction
+def test_it_writes_no_sql_for_the_contributors_table():
+    executor = MigrationExecutor(connection)
+    migration = executor.loader.graph.nodes[NAMED]
+    statements = executor.loader.collect_sql([(migration, False)])
+    assert statements  # the carrier history table is created...
+    assert not [s for s in statements if "actions_action_contributors" in s]  # ...nothing else
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_every_contributor_and_protects_them_after_the_migration():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    strategy = old.get_model("axes", "Strategy").objects.create(
+        slug="s", title="S", town="T", start_year=2023, end_year=2027
+    )
+    axis = old.get_model("axes", "Axis").objects.create(strategy=strategy, number=1, title="A")
+    landlord = old.get_model("governance", "Organisation").objects.create(name="Bailleur")
+    action = old.get_model("actions", "Action").objects.create(axis=axis, number="1", title="X")
+    action.contributors.add(landlord)
+
+    executor = MigrationExecutor(connection)  # reloads the graph: every migration applies
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    row = ActionContributor.objects.get()
+    assert (row.action_id, row.organisation_id) == (action.pk, landlord.pk)
+    assert list(Action.objects.get(pk=action.pk).contributors.all()) == [
+        Organisation.objects.get(pk=landlord.pk)
+    ]
+    with pytest.raises(ProtectedError):
+        Organisation.objects.get(pk=landlord.pk).delete()

@@ -185,7 +185,11 @@ def user_change_access(
     if not requested:
         return []
     with transaction.atomic():
-        stored = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
+        stored = (
+            User.objects.select_for_update(of=("self",))
+            .select_related("organisation")
+            .get(pk=user.pk)
+        )
         changes = {
             name: value
             for name, value in _normalised(requested).items()

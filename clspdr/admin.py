@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
@@ -209,6 +210,11 @@ class GroupAdmin(DjangoGroupAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _is_superuser(request)
+
+
+# allauth's address rows are never read (docs/security.md, "E-mail addresses"): the address is
+# `User.email`, edited on the user's page. A second place to edit it would only mislead.
+admin.site.unregister(EmailAddress)
 
 
 def _is_superuser(request: HttpRequest) -> bool:

@@ -225,10 +225,13 @@ def test_it_shows_the_second_person_the_first_ones_values(world, personas):
     update = StatusUpdate.objects.get()
     when = date_format(timezone.localtime(update.created_at), "j F Y à H:i")
     assert (
-        f"Cette action a été modifiée par {author} (Police nationale) le {when} "
+        f"Cette action a été modifiée par <bdi>{author}</bdi> (<bdi>Police nationale</bdi>) le {when} "
         "pendant que vous la modifiiez. Voici ses valeurs : " in html
     )
-    assert "statut En cours, avancement 40\u00a0%, commentaire « Patrouilles lancées »" in html
+    assert (
+        "statut En cours, avancement 40\u00a0%, commentaire « <bdi>Patrouilles lancées</bdi> »"
+        in html
+    )
     assert 'class="conflict" role="alert"' in html
     # the second person's values are kept, with the version they have now seen
     assert "Ma remarque à ne pas perdre" in html

@@ -192,7 +192,7 @@ def test_it_shows_a_conflict_and_keeps_what_was_typed(world, personas, login):
     assert response.status_code == 409
     html = response.content.decode()
     assert 'class="conflict" role="alert"' in html
-    assert "Cette fiche a été modifiée par Camille Martin" in html  # who saved in between
+    assert "Cette fiche a été modifiée par <bdi>Camille Martin" in html  # who saved in between
     assert "pendant que vous la modifiiez." in html
     assert "enregistré : Titre de l&#x27;autre<br>votre saisie : Mon titre" in html
     assert "enregistré : 31 décembre 2027<br>votre saisie : 30 juin 2027" in html

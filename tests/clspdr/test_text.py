@@ -69,3 +69,34 @@ def _free_text_fields():
 def test_it_guards_every_free_text_model_field(field):
     """A new text field without the validator would let the admin store U+000B again."""
     assert plain_text in field.validators
+
+
+def test_it_isolates_legacy_user_text_in_the_conflict_notice(world, personas, login):
+    """A comment stored before bidi overrides were refused cannot reverse the notice's words."""
+    from django.urls import reverse
+
+    from actions.models import Action, StatusUpdate
+
+    action = world.actions["police_led"]
+    police = personas["police"]
+    client = login(police)
+    StatusUpdate.objects.create(
+        action=action,
+        author=police,
+        created_at=action.created_at,
+        previous_status="todo",
+        previous_progress=0,
+        status="in_progress",
+        progress=10,
+        comment="voir pièce jointe\u202egnp.exe",
+    )
+    Action.objects.filter(pk=action.pk).update(version=2, status="in_progress", progress=10)
+    response = client.post(
+        reverse("actions:update_status", args=[action.pk]),
+        {"status": "in_progress", "progress": "20", "comment": "", "version": "1"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "« <bdi>voir pièce jointe\u202egnp.exe</bdi> »" in html
+    detail = client.get(reverse("actions:detail", args=[action.pk])).content.decode()
+    assert '<blockquote class="history__comment" dir="auto">' in detail

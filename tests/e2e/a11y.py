@@ -4,8 +4,8 @@
 come from the access matrix itself: every URL of `GET_EXPECTATIONS` answering 200 to a persona
 is swept for that persona, so a new page is swept as soon as its expectation exists (add its
 demo kwargs to `DEMO_KWARGS` if the URL takes some, or a reason to `NOT_SWEPT`). States that
-need a person to act first (a filter, a refused form, a conflict) and the error pages are the
-`STATES` below: one `SweepPage(...)` entry each.
+need a person to act first (a filter, a refused form, a conflict, a failed save) and the error
+pages are the `STATES` below: one `SweepPage(...)` entry each.
 
 Checks: `axe_violations` (axe-core), `rgaa_problems` (labels, one <h1>, tables, text
 alternatives, lang, skip link, linked error messages, duplicate ids), `title_problem` (a title
@@ -147,7 +147,22 @@ def submit_status(page: Page) -> None:
     _wait_for_htmx(page)
 
 
-def _someone_else_updates() -> None:
+def fail_status(page: Page) -> None:
+    """The server answers 500 to an update: a message, and the form as it was typed."""
+    page.route(
+        re.compile(r"/avancement/$"),
+        lambda route: route.fulfill(
+            status=500, body=render_to_string("500.html"), content_type="text/html; charset=utf-8"
+        ),
+        times=1,
+    )
+    _submit_status(page, "En cours", "50", "Envoyé pendant une panne.")
+    expect(page.locator(".request-failure")).to_be_visible()
+    _wait_for_htmx(page)
+
+
+def someone_else_updates() -> None:
+    """The coordinator updates the swept action (from another tab, as far as the page knows)."""
     action = swept_action()
     services.action_update_status(
         action=action,
@@ -160,7 +175,7 @@ def _someone_else_updates() -> None:
 
 
 def submit_status_in_conflict(page: Page) -> None:
-    _someone_else_updates()
+    someone_else_updates()
     _submit_status(page, "En cours", "50", "Ma version.")
     expect(page.locator("#status-panel .conflict")).to_be_visible()
     _wait_for_htmx(page)
@@ -245,6 +260,13 @@ STATES: list[SweepPage] = [
         (UPDATER,),
         submit_status,
         focus="#status-heading, #messages, #messages *",
+    ),
+    SweepPage(
+        "action sheet after a failed update",
+        "actions:detail",
+        (UPDATER,),
+        fail_status,
+        focus=".request-failure",
     ),
     SweepPage(
         "action sheet in conflict",

@@ -1,6 +1,7 @@
 """The weekly reminder through Redis and a real worker process, as beat triggers it in production:
-the task is serialized to JSON, routed, run in another process against the committed database,
-sends one e-mail, and sends nothing when delivered again."""
+the weekly check is serialized to JSON, routed, run in another process against the committed
+database, enqueues one send task per organisation, which sends one e-mail; sent again, the
+check sends nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from actions.models import ReminderSent
+from actions.models import ReminderSent, ReminderStatus
 from actions.reminders import week_start
 from actions.tasks import remind_stale_actions_task
 from clspdr.models import Role
@@ -58,13 +59,16 @@ def test_it_sends_the_weekly_reminder_through_a_real_worker_once(
     # The outcome first: a task that raised fails the test now, with its traceback in the log.
     outcome = real_celery_worker.wait_for_task(first.id)
     assert "succeeded" in outcome, outcome
+    assert "'queued': 1" in outcome
     row = real_celery_worker.wait_for(
-        lambda: ReminderSent.objects.filter(organisation_id=police.pk, week_start=week).first(),
+        lambda: ReminderSent.objects.filter(
+            organisation_id=police.pk, week_start=week, status=ReminderStatus.SENT
+        ).first(),
         timeout=30,
-        what="reminder row",
+        what="reminder marked sent",
     )
-    assert row.action_count == 2
-    # The e-mail is sent before the row commits: once the row is visible, the file is there.
+    assert (row.action_count, row.attempts) == (2, 1)
+    # The e-mail is sent before the row is marked: once it is "sent", the file is there.
     [mail_file] = real_celery_worker.mails()
     message = _read_mail(mail_file)
     # (.strip(): Django folds the encoded subject onto a continuation line)
@@ -77,7 +81,7 @@ def test_it_sends_the_weekly_reminder_through_a_real_worker_once(
 
     outcome = real_celery_worker.wait_for_task(second.id)
     assert "succeeded" in outcome, outcome
-    assert "'skipped': 1" in outcome
-    assert "'emails': 0" in outcome
+    assert "'sent': 1" in outcome
+    assert "'queued': 0" in outcome
     assert real_celery_worker.mails() == [mail_file]
     assert list(ReminderSent.objects.values_list("pk", "sent_at")) == [(row.pk, row.sent_at)]

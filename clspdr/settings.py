@@ -193,6 +193,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes (its acknowledgement is lost, so Redis
+# gives it again after the visibility timeout, and the idempotent task then does nothing).
+# Cancelling it, Celery 6's default, could cut a reminder between sending and marking it sent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     # Every quarter of an hour, and it sends only what this week has not received yet, never

@@ -211,6 +211,14 @@ def _take_over(row: ReminderSent, now: datetime.datetime) -> Claim | None:
     return Claim(row.pk, task_id) if taken else None
 
 
+def reminders_reopen_failed(*, week: datetime.date) -> int:
+    """Give the reminders of `week` that were given up a new series of attempts (an operator
+    who fixed the mail server); the next weekly check, or `send_reminders`, sends them."""
+    return ReminderSent.objects.filter(week_start=week, status=ReminderStatus.FAILED).update(
+        status=ReminderStatus.PENDING, attempts=0, locked_until=None, task_id=""
+    )
+
+
 def reminder_send(*, reminder_id: int, task_id: str, today: datetime.date) -> SendResult:
     """Send one claimed reminder, outside any transaction, and record how it went."""
     row = _claim(reminder_id, task_id)

@@ -166,8 +166,9 @@ CELERY_TASK_IGNORE_RESULT = True  # long jobs are database rows, not Celery resu
 # Tasks are idempotent and acknowledged once done: a worker that dies (killed, out of memory,
 # host lost) leaves its message unacknowledged, and Redis hands it to a worker again after the
 # visibility timeout. Redis's default is one hour; a few minutes here, but always more than the
-# longest a task may run (its hard time limit, plus the countdown of a retry), or a task still
-# running would be delivered a second time (tests/clspdr/test_background_jobs.py checks it).
+# longest a task may run (its hard time limit), or a task still running would be delivered a
+# second time (tests/clspdr/test_background_jobs.py checks it). A retry waits in the broker only
+# when its countdown fits in it too (actions/tasks.py).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -207,7 +208,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actions.tasks.remind_stale_actions_task",
         "schedule": crontab(minute="*/15"),
     },
-    # Expired sessions stay in the database until deleted (Django's `clearsessions`).
+    # Hourly: expired sessions stay in the database until deleted (Django's `clearsessions`).
     "clear-expired-sessions": {
         "task": "clspdr.tasks.clear_expired_sessions_task",
         "schedule": crontab(minute=40),

@@ -322,9 +322,17 @@ class CarrierChange(models.Model):
         return self.previous_lead != self.lead
 
 
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("à envoyer")
+    SENDING = "sending", _("envoi en cours")
+    SENT = "sent", _("envoyée")
+    FAILED = "failed", _("abandonnée après échecs")
+
+
 class ReminderSent(models.Model):
-    """The weekly reminder of stale actions went to one organisation: one row per organisation
-    and ISO week, so that re-running the job (beat twice, acks_late re-delivery) sends nothing."""
+    """The weekly reminder of stale actions to one organisation: one row per organisation and
+    ISO week, claimed before the e-mail goes out so that re-running the job (beat, a retry, an
+    acks_late re-delivery) never sends it twice. The row's life is in actions/reminders.py."""
 
     organisation = models.ForeignKey(
         "governance.Organisation",
@@ -333,13 +341,23 @@ class ReminderSent(models.Model):
         verbose_name=_("organisation"),
     )
     week_start = models.DateField(_("semaine du"))
-    sent_at = models.DateTimeField(_("envoyé le"), auto_now_add=True)
+    status = models.CharField(
+        _("état"), max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    # The Celery task that may work on the row, until `locked_until`: a retry or a re-delivery
+    # of that task (same id) takes it up again; any other task waits for the lock to expire.
+    task_id = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
     action_count = models.PositiveSmallIntegerField(_("nombre d'actions"))
 
     class Meta:
         ordering = ["-week_start", "organisation"]
-        verbose_name = _("relance envoyée")
-        verbose_name_plural = _("relances envoyées")
+        verbose_name = _("relance hebdomadaire")
+        verbose_name_plural = _("relances hebdomadaires")
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "week_start"], name="unique_reminder_per_week"
@@ -347,4 +365,4 @@ class ReminderSent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation_id} {self.week_start:%Y-%m-%d} ({self.action_count})"
+        return f"{self.organisation_id} {self.week_start:%Y-%m-%d} {self.status}"

@@ -4,12 +4,37 @@ An action is stale when it belongs to the current strategy, is neither done nor 
 has had no update for more than `STALE_ACTION_DAYS` days (or never). Each organisation that
 leads or contributes to stale actions gets one e-mail a week, addressed to its active partner
 contacts, listing those actions with a link to their sheet. Nothing nominative goes in it.
+
+How an e-mail is sent once per organisation and ISO week, without ever holding a database
+transaction while talking to the mail server:
+
+1. `reminders_claim_due` (beat, every quarter of an hour, from Monday 08:30 local time) writes
+   one `ReminderSent` row per organisation and week, in its own short transaction. The unique
+   index makes the row the claim: a second run, or a concurrent one, finds it and creates none.
+   The row names the task that will send it (`task_id`) and is locked to that task for a while
+   (`locked_until`); the caller then enqueues one task per row, with that id.
+2. `reminder_send` (that task) takes the row with one conditional UPDATE (status "sending",
+   attempts + 1) that only the named task, or anyone once the lock has expired, can win; it
+   sends the e-mail with no transaction open (`EMAIL_TIMEOUT` bounds each SMTP answer), then
+   marks the row "sent" in another short UPDATE.
+3. A failed send puts the row back to "pending", locked to the same task for the retry delay
+   (`EMAIL_RETRY_DELAY`, doubled at each attempt): a Celery retry keeps the task id, so it takes
+   the row again; if that retry is lost, the next run of step 1 hands the row to a new task once
+   the lock expires. After `MAX_ATTEMPTS` the row is "failed" and an error is logged.
+
+Delivery is at least once, and exactly once unless a worker dies in one narrow window: after
+the mail server accepted the message and before the "sent" UPDATE commits (or if the database
+refuses that UPDATE). The row then stays "sending"; when its lock expires (or at once, when
+the broker re-delivers the same task) it is sent again, and a warning says it may be a
+duplicate. The other choice, marking the row before sending, would turn the same crash into a
+week without reminder that nobody sees: a rare duplicate is the lesser harm.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -17,12 +42,12 @@ from enum import Enum
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from actions.models import Action, ActionQuerySet, ReminderSent, Status
+from actions.models import Action, ActionQuerySet, ReminderSent, ReminderStatus, Status
 from actions.selectors import least_recently_updated
 from axes.models import Strategy
 from axes.selectors import pick_current
@@ -32,33 +57,66 @@ from governance.models import Organisation
 logger = logging.getLogger(__name__)
 
 CLOSED_STATUSES = (Status.DONE, Status.ABANDONED)
+# Not before Monday at this local time: the reminder is the week's first news, not Sunday's.
+SEND_FROM = datetime.time(8, 30)
+MAX_ATTEMPTS = 10  # with EMAIL_RETRY_DELAY = 60 s, the last one comes about 8.5 hours later
+# How long a row stays reserved for the task named on it. It must exceed the send task's hard
+# time limit (actions/tasks.py): when the lock expires, that task is certainly no longer running.
+LOCK = datetime.timedelta(minutes=5)
+_OPEN = (ReminderStatus.PENDING, ReminderStatus.SENDING)
 
 
 @dataclass(frozen=True)
-class ReminderReport:
-    """What one run did; `organisations` and `emails` are equal (one e-mail per organisation)
-    but both are reported so that a change of that rule shows in the logs."""
+class DispatchReport:
+    """What one run of the weekly check found, per organisation carrying stale actions."""
 
-    organisations: int = 0  # reminded by this run
-    emails: int = 0
-    recipients: int = 0
-    skipped: int = 0  # already reminded this week (by an earlier or a concurrent run)
+    due: bool = True  # False before Monday 08:30: the run looked at nothing
+    queued: int = 0  # handed to a send task by this run (new this week, or taken over)
+    in_progress: int = 0  # a task holds it: being sent, or waiting for its retry
+    sent: int = 0  # already sent this week
+    failed: int = 0  # given up after MAX_ATTEMPTS
     without_contact: int = 0  # carries stale actions but has no partner contact with an e-mail
-    failed: int = 0  # sending failed: nothing recorded, the next run tries again
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | bool]:
         return asdict(self)
 
 
-class _Outcome(Enum):
+@dataclass(frozen=True)
+class Claim:
+    """A row handed to a task: enqueue the send task with exactly this id."""
+
+    reminder_id: int
+    task_id: str
+
+
+class Outcome(Enum):
     SENT = "sent"
-    SKIPPED = "skipped"
-    FAILED = "failed"
+    RETRY = "retry"  # failed, will be tried again after `retry_in` seconds
+    FAILED = "failed"  # failed for the last time
+    NOTHING_TO_SEND = "nothing_to_send"  # no stale action or no contact left: row removed
+    NOT_MINE = "not_mine"  # sent already, given up, or held by another task: nothing done
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    recipients: int = 0
+    retry_in: int | None = None  # seconds
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"outcome": self.outcome.value, "recipients": self.recipients}
 
 
 def week_start(day: datetime.date) -> datetime.date:
     """Monday of `day`'s ISO week: the key that makes the reminder weekly."""
     return day - datetime.timedelta(days=day.weekday())
+
+
+def reminders_due(now: datetime.datetime) -> bool:
+    """Whether this week's reminders may go: from Monday 08:30 local time on."""
+    local = timezone.localtime(now)
+    opening = datetime.datetime.combine(week_start(local.date()), SEND_FROM)
+    return local >= timezone.make_aware(opening)
 
 
 def stale_actions(*, today: datetime.date) -> ActionQuerySet:
@@ -76,38 +134,196 @@ def stale_actions(*, today: datetime.date) -> ActionQuerySet:
     )
 
 
-def reminders_send_stale(*, today: datetime.date | None = None) -> ReminderReport:
-    """Send this week's reminders that are not sent yet; safe to run any number of times."""
-    today = today or timezone.localdate()
+def reminders_claim_due(
+    *, today: datetime.date, now: datetime.datetime | None = None
+) -> tuple[DispatchReport, list[Claim]]:
+    """Claim this week's reminders that no task holds; safe to run any number of times.
+
+    Creates the rows of the organisations not reminded yet, takes over the rows whose task
+    vanished (lock expired), and returns them to be enqueued. Sends nothing itself.
+    """
+    now = now or timezone.now()
     week = week_start(today)
-    stale = stale_actions(today=today)
-    organisations = _organisations_carrying(stale)
+    organisations = _organisations_carrying(stale_actions(today=today))
     contacts = _partner_contacts([org.pk for org in organisations])
-    already = set(
-        ReminderSent.objects.filter(week_start=week, organisation__in=organisations).values_list(
-            "organisation_id", flat=True
-        )
-    )
+    rows = {row.organisation_id: row for row in ReminderSent.objects.filter(week_start=week)}
     counts: dict[str, int] = defaultdict(int)
+    claims: list[Claim] = []
     for organisation in organisations:
-        if organisation.pk in already:
-            counts["skipped"] += 1
-            continue
-        recipients = contacts.get(organisation.pk, [])
-        if not recipients:
+        if organisation.pk in rows:
+            continue  # counted below with the rest of the week's rows
+        if not contacts.get(organisation.pk):
             counts["without_contact"] += 1
             continue
-        actions = list(least_recently_updated(stale.carried_by(organisation.pk)))
-        outcome = _remind(organisation, actions, recipients, week=week)
-        if outcome is _Outcome.SENT:
-            counts["organisations"] += 1
-            counts["emails"] += 1
-            counts["recipients"] += len(recipients)
+        claim = _create(organisation, week, now)
+        if claim is None:
+            counts["in_progress"] += 1  # a concurrent run created it a moment ago
         else:
-            counts[outcome.value] += 1
-    report = ReminderReport(**counts)
+            claims.append(claim)
+    # Every row of the week, also of organisations that no longer carry stale actions: an
+    # abandoned row must still end (its task finds nothing to send and removes it).
+    for row in rows.values():
+        if row.status in _OPEN:
+            claim = _take_over(row, now)
+            if claim is None:
+                counts["in_progress"] += 1
+            else:
+                claims.append(claim)
+        else:
+            counts[row.status] += 1
+    report = DispatchReport(
+        queued=len(claims),
+        in_progress=counts["in_progress"],
+        sent=counts[ReminderStatus.SENT],
+        failed=counts[ReminderStatus.FAILED],
+        without_contact=counts["without_contact"],
+    )
     logger.info("Stale action reminders for the week of %s: %s", week, report.as_dict())
-    return report
+    return report, claims
+
+
+def _create(
+    organisation: Organisation, week: datetime.date, now: datetime.datetime
+) -> Claim | None:
+    task_id = str(uuid.uuid4())
+    try:
+        with transaction.atomic():  # a savepoint when the caller is in a transaction
+            row = ReminderSent.objects.create(
+                organisation=organisation,
+                week_start=week,
+                action_count=0,
+                task_id=task_id,
+                locked_until=now + LOCK,
+            )
+    except IntegrityError:
+        return None
+    return Claim(row.pk, task_id)
+
+
+def _take_over(row: ReminderSent, now: datetime.datetime) -> Claim | None:
+    """Give an open row whose lock expired to a new task; None while its task may still run."""
+    task_id = str(uuid.uuid4())
+    taken = (
+        ReminderSent.objects.filter(pk=row.pk, status__in=_OPEN)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(task_id=task_id, locked_until=now + LOCK)
+    )
+    return Claim(row.pk, task_id) if taken else None
+
+
+def reminders_reopen_failed(*, week: datetime.date) -> int:
+    """Give the reminders of `week` that were given up a new series of attempts (an operator
+    who fixed the mail server); the next weekly check, or `send_reminders`, sends them."""
+    return ReminderSent.objects.filter(week_start=week, status=ReminderStatus.FAILED).update(
+        status=ReminderStatus.PENDING, attempts=0, locked_until=None, task_id=""
+    )
+
+
+def reminder_send(*, reminder_id: int, task_id: str, today: datetime.date) -> SendResult:
+    """Send one claimed reminder, outside any transaction, and record how it went."""
+    row = _claim(reminder_id, task_id)
+    if row is None:
+        return SendResult(Outcome.NOT_MINE)
+    if row.attempts > MAX_ATTEMPTS:  # the last attempt died without recording its failure
+        _finish(row, task_id, status=ReminderStatus.FAILED, attempts=F("attempts") - 1)
+        logger.error("Stale action reminder %s: given up after %s attempts", row.pk, MAX_ATTEMPTS)
+        return SendResult(Outcome.FAILED)
+    actions = list(
+        least_recently_updated(stale_actions(today=today).carried_by(row.organisation_id))
+    )
+    recipients = _partner_contacts([row.organisation_id]).get(row.organisation_id, [])
+    if not actions or not recipients:
+        # Updated or unstaffed since the claim: forget the row, a later run may claim it again.
+        ReminderSent.objects.filter(pk=row.pk, task_id=task_id).delete()
+        return SendResult(Outcome.NOTHING_TO_SEND)
+    message = _message(row.organisation, actions, recipients)
+    try:
+        message.send()
+    except Exception as exc:  # SMTP refusal, timeout, soft time limit...: all worth a retry
+        return _failed(row, task_id, exc)
+    _finish(
+        row,
+        task_id,
+        status=ReminderStatus.SENT,
+        sent_at=timezone.now(),
+        action_count=len(actions),
+        last_error="",
+    )
+    return SendResult(Outcome.SENT, recipients=len(recipients))
+
+
+def _claim(reminder_id: int, task_id: str) -> ReminderSent | None:
+    """Mark the row "sending" for this task, in one UPDATE only one task can win."""
+    now = timezone.now()
+    mine = Q(task_id=task_id) | Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    interrupted = (
+        ReminderSent.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING)
+        .filter(mine)
+        .exists()
+    )
+    claimed = (
+        ReminderSent.objects.filter(pk=reminder_id, status__in=_OPEN)
+        .filter(mine)
+        .update(
+            status=ReminderStatus.SENDING,
+            attempts=F("attempts") + 1,
+            task_id=task_id,
+            locked_until=now + LOCK,
+        )
+    )
+    if not claimed:
+        return None
+    if interrupted:
+        logger.warning(
+            "Stale action reminder %s: an earlier attempt was interrupted while sending; "
+            "sending again (the organisation may receive it twice)",
+            reminder_id,
+        )
+    return ReminderSent.objects.select_related("organisation").get(pk=reminder_id)
+
+
+def _failed(row: ReminderSent, task_id: str, exc: Exception) -> SendResult:
+    error = f"{type(exc).__name__}: {exc}"[:300]
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(row, task_id, status=ReminderStatus.FAILED, last_error=error)
+        logger.error(
+            "Stale action reminder to organisation %s: given up after %s attempts (%s)",
+            row.organisation_id,
+            row.attempts,
+            error,
+        )
+        return SendResult(Outcome.FAILED)
+    delay = retry_delay(row.attempts)
+    # Locked to this task for the delay and then some, for the Celery retry (same task id) to
+    # take it; if that retry never comes, a later weekly-check run hands it to a new task.
+    _finish(
+        row,
+        task_id,
+        status=ReminderStatus.PENDING,
+        last_error=error,
+        locked_until=timezone.now() + datetime.timedelta(seconds=delay) + LOCK,
+    )
+    logger.warning(
+        "Stale action reminder to organisation %s failed (attempt %s), next in %s s: %s",
+        row.organisation_id,
+        row.attempts,
+        delay,
+        error,
+    )
+    return SendResult(Outcome.RETRY, retry_in=delay)
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt, after `attempts` failed ones: doubled each time."""
+    return int(settings.EMAIL_RETRY_DELAY * 2 ** (attempts - 1))
+
+
+def _finish(row: ReminderSent, task_id: str, **fields: object) -> None:
+    """Record the attempt's end, unless the row was given to another task in the meantime."""
+    fields.setdefault("locked_until", None)
+    updated = ReminderSent.objects.filter(pk=row.pk, task_id=task_id).update(**fields)
+    if not updated:
+        logger.warning("Stale action reminder %s: taken over by another task meanwhile", row.pk)
 
 
 def _organisations_carrying(stale: ActionQuerySet) -> list[Organisation]:
@@ -135,43 +351,6 @@ def _partner_contacts(organisation_ids: list[int]) -> dict[int, list[str]]:
         if email not in contacts[organisation_id]:
             contacts[organisation_id].append(email)
     return contacts
-
-
-def _remind(
-    organisation: Organisation,
-    actions: list[Action],
-    recipients: list[str],
-    *,
-    week: datetime.date,
-) -> _Outcome:
-    """Record and send one organisation's reminder, in its own transaction.
-
-    The row is inserted first and the e-mail sent *inside* the transaction, just before it
-    commits; the commit is what marks the reminder as sent. So:
-    - sending fails -> the exception rolls the row back: not marked, the next run retries;
-    - the process dies between sending and committing -> the row is lost and the next run
-      sends once more: a rare duplicate, preferred to a reminder silently lost;
-    - two runs at once -> the second INSERT waits on the unique index until the first
-      commits, then fails with IntegrityError: skipped; if the first rolled back, the
-      second goes on and sends. At most one e-mail either way.
-    Sending after commit (`transaction.on_commit`) would do the opposite: a failed send
-    would leave a row saying "sent" and the organisation would never be reminded that week.
-    The cost is one row lock held during one SMTP exchange, for one organisation at a time.
-    """
-    message = _message(organisation, actions, recipients)
-    try:
-        with transaction.atomic():
-            ReminderSent.objects.create(
-                organisation=organisation, week_start=week, action_count=len(actions)
-            )
-            message.send()
-    except IntegrityError:
-        return _Outcome.SKIPPED
-    except Exception:
-        # One unreachable mailbox or SMTP hiccup must not deprive the other organisations.
-        logger.exception("Stale action reminder to organisation %s failed", organisation.pk)
-        return _Outcome.FAILED
-    return _Outcome.SENT
 
 
 def _message(

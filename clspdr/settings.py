@@ -163,20 +163,55 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # long jobs are database rows, not Celery results
+# Tasks are idempotent and acknowledged once done: a worker that dies (killed, out of memory,
+# host lost) leaves its message unacknowledged, and Redis hands it to a worker again after the
+# visibility timeout. Redis's default is one hour; a few minutes here, but always more than the
+# longest a task may run (its hard time limit), or a task still running would be delivered a
+# second time (tests/clspdr/test_background_jobs.py checks it). A retry waits in the broker only
+# when its countdown fits in it too (actions/tasks.py).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 50
-CELERY_TASK_TIME_LIMIT = 600
-CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 270
+broker_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 420)
+if broker_visibility_timeout <= 0:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be a positive number of seconds.")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": broker_visibility_timeout,
+    # kombu looks for expired messages only every 10th sweep of 10 s by default (100 s): look at
+    # every sweep, and sweep often enough for a short timeout. One small Redis query each time.
+    "unacked_restore_interval": max(1, min(10, broker_visibility_timeout // 10)),
+    "unacked_restore_throttle": 1,
+}
+# Retry the broker forever: by default a worker gives up after 100 attempts (about 50 minutes
+# of Redis outage) and exits for good; this way it resumes by itself when Redis comes back, at
+# startup as well as later. The supervisor (compose, systemd) still restarts it if it dies.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes (its acknowledgement is lost, so Redis
+# gives it again after the visibility timeout, and the idempotent task then does nothing).
+# Cancelling it, Celery 6's default, could cut a reminder between sending and marking it sent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
-    # Monday 08:30 local time: outside the 02:00-03:00 DST window.
+    # Every quarter of an hour, and it sends only what this week has not received yet, never
+    # before Monday 08:30 local time (actions/reminders.py): a run missed because the database
+    # or Redis was down, or beat was restarting, is caught up by the next one. Its runs also
+    # pick up the reminders whose retry is due.
     "remind-stale-actions": {
         "task": "actions.tasks.remind_stale_actions_task",
-        "schedule": crontab(hour=8, minute=30, day_of_week=1),
+        "schedule": crontab(minute="*/15"),
+    },
+    # Hourly: expired sessions stay in the database until deleted (Django's `clearsessions`).
+    "clear-expired-sessions": {
+        "task": "clspdr.tasks.clear_expired_sessions_task",
+        "schedule": crontab(minute=40),
     },
 }
 STALE_ACTION_DAYS = env_int("STALE_ACTION_DAYS", 90)
@@ -296,7 +331,23 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the first byte, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (implicit TLS, port 465) exclude "
+        "each other: set only the one your mail server expects."
+    )
+# Seconds an SMTP connection waits for each answer. Without it a mail server that hangs holds
+# the sender (a worker, or the request of a password reset) for as long as the kernel lets it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+if EMAIL_TIMEOUT <= 0:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be a positive number of seconds.")
+# A background e-mail that failed is tried again after this many seconds, then twice as long
+# at each new failure (actions/reminders.py).
+EMAIL_RETRY_DELAY = env_int("EMAIL_RETRY_DELAY", 60)
+if EMAIL_RETRY_DELAY <= 0:
+    raise ImproperlyConfigured("EMAIL_RETRY_DELAY must be a positive number of seconds.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <clspdr@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -7,12 +7,14 @@ persona of the access matrix is listed in PERSONAS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from actions.models import Action
 from axes.models import Axis, Strategy
+from clspdr.celery import app as celery_app
 from clspdr.demo import grant_admin_permissions
 from clspdr.models import Role, User
 from governance.models import Body, BodyKind, Cadence, Organisation, OrganisationKind
@@ -68,6 +70,17 @@ def _own_environment(monkeypatch):
 def _fast_password_hasher(settings):
     """Argon2 is deliberately slow; tests about hashing restore it themselves."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks enqueued by the code under test run in this process, also when REDIS_URL is set:
+    unit tests of a task's logic must not leave messages in a real broker. The real worker is
+    tested apart (tests/worker.py)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -9,16 +9,19 @@ reach of another process).
 
 Each fixture gets its own queue and worker name, so concurrent test runs on the same Redis do
 not take each other's tasks; send tasks with `task.apply_async(..., queue=worker.queue)`.
+`start_celery_worker(env=..., queue=...)` starts more workers, with variables of their own (an
+SMTP server, a short visibility timeout), on a new queue or on another worker's.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -121,6 +124,12 @@ class CeleryWorker:
     def mails(self) -> list[Path]:
         return sorted(self.mail_dir.iterdir())
 
+    def kill(self) -> None:
+        """SIGKILL, as the kernel's OOM killer or a lost host would: no warm shutdown, the
+        current task's message is left unacknowledged in Redis."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=15)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # warm shutdown: the current task finishes
@@ -147,21 +156,58 @@ def _forget_queue(queue: str) -> None:
         pass  # only tidiness: an empty queue with a unique name harms nobody
 
 
-@pytest.fixture
-def real_celery_worker(transactional_db, tmp_path: Path) -> Iterator[CeleryWorker]:
-    """A started worker consuming a queue of its own; its log is printed when a test fails.
+StartWorker = Callable[..., CeleryWorker]
 
-    Not named `celery_worker`: that is celery.contrib.pytest's in-process, in-memory worker.
+
+@pytest.fixture
+def start_celery_worker(transactional_db, tmp_path: Path) -> Iterator[StartWorker]:
+    """`start_celery_worker(env={...}, queue=None)`: a started worker, stopped at teardown.
+
+    `env` adds to or overrides the worker's environment; `queue` makes it consume another
+    worker's queue (by default each worker gets a queue of its own). Logs of every worker are
+    printed when a test fails.
     """
     reason = worker_unavailable_reason()
     if reason:
         pytest.skip(reason)
     assert not app.conf.task_always_eager, "tasks would run in the test process, not the worker"
+    workers: list[CeleryWorker] = []
+
+    def start(env: Mapping[str, str] | None = None, queue: str | None = None) -> CeleryWorker:
+        worker = _start_worker(tmp_path, queue=queue, extra_env=env or {})
+        workers.append(worker)
+        worker.wait_until_ready()
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+            # pytest shows captured output of failed tests only: the log is there when needed.
+            print(f"----- celery worker log ({worker.name}) -----\n{worker.log()}")
+        for queue in {worker.queue for worker in workers}:
+            _forget_queue(queue)
+
+
+@pytest.fixture
+def real_celery_worker(start_celery_worker: StartWorker) -> CeleryWorker:
+    """A started worker consuming a queue of its own.
+
+    Not named `celery_worker`: that is celery.contrib.pytest's in-process, in-memory worker.
+    """
+    return start_celery_worker()
+
+
+def _start_worker(
+    tmp_path: Path, *, queue: str | None, extra_env: Mapping[str, str]
+) -> CeleryWorker:
     suffix = uuid.uuid4().hex[:12]
-    queue, name = f"pytest-{suffix}", f"pytest-{suffix}"
-    mail_dir = tmp_path / "mail"
+    name = f"pytest-{suffix}"
+    queue = queue or name
+    mail_dir = tmp_path / f"mail-{suffix}"
     mail_dir.mkdir()
-    log_path = tmp_path / "worker.log"
+    log_path = tmp_path / f"worker-{suffix}.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "clspdr.settings"),
@@ -172,6 +218,7 @@ def real_celery_worker(transactional_db, tmp_path: Path) -> Iterator[CeleryWorke
         "EMAIL_FILE_PATH": str(mail_dir),
         "DEBUG": "1",
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     command = [
         _celery_executable(),
@@ -198,12 +245,4 @@ def real_celery_worker(transactional_db, tmp_path: Path) -> Iterator[CeleryWorke
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    worker = CeleryWorker(queue, name, mail_dir, log_path, process)
-    try:
-        worker.wait_until_ready()
-        yield worker
-    finally:
-        worker.stop()
-        # pytest shows captured output of failed tests only: the log is there when needed.
-        print(f"----- celery worker log ({' '.join(command)}) -----\n{worker.log()}")
-        _forget_queue(queue)
+    return CeleryWorker(queue, name, mail_dir, log_path, process)

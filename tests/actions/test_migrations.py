@@ -1,13 +1,16 @@
-"""Migration 0006 names the through model of Action.contributors without moving any data."""
+"""Migrations that move data: 0006 names the through model of Action.contributors without
+moving any data; 0007 keeps the reminders already sent as sent."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import ProtectedError
 
-from actions.models import Action, ActionContributor
+from actions.models import Action, ActionContributor, ReminderSent, ReminderStatus
 from governance.models import Organisation
 
 BEFORE = [("actions", "0005_plain_text_fields"), ("governance", "0002_plain_text_fields")]
@@ -46,3 +49,31 @@ def test_it_keeps_every_contributor_and_protects_them_after_the_migration():
     ]
     with pytest.raises(ProtectedError):
         Organisation.objects.get(pk=landlord.pk).delete()
+
+
+REMINDERS_BEFORE = [("actions", "0006_carriers_protected_and_history")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_reminders_sent_before_the_status_column_as_sent():
+    """Until migration 0007 a row existed only once its e-mail had gone: it must not be sent
+    again when the weekly check learns to retry pending rows."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(REMINDERS_BEFORE)
+    old = executor.loader.project_state(REMINDERS_BEFORE).apps
+    police = old.get_model("governance", "Organisation").objects.create(name="Police")
+    row = old.get_model("actions", "ReminderSent").objects.create(
+        organisation=police, week_start=datetime.date(2026, 3, 16), action_count=2
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    migrated = ReminderSent.objects.get(pk=row.pk)
+    assert (migrated.status, migrated.attempts, migrated.action_count) == (
+        ReminderStatus.SENT,
+        1,
+        2,
+    )
+    assert migrated.created_at == migrated.sent_at == row.sent_at
+    assert ReminderSent._meta.get_field("status").default == ReminderStatus.PENDING

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-import time
 from smtplib import SMTPException
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from actions.models import ReminderSent, Status
-from actions.reminders import ReminderReport, reminders_send_stale, week_start
+from actions.models import ReminderSent, ReminderStatus, Status
+from actions.reminders import week_start
 from actions.tasks import remind_stale_actions_task
 from clspdr.models import Role
 from tests.factories import (
@@ -26,7 +27,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 TODAY = datetime.date(2026, 3, 18)  # a Wednesday; its ISO week starts on Monday 16 March
 SITE_URL = "https://clspdr.example.org"
@@ -37,6 +38,23 @@ def _site(settings):
     settings.SITE_URL = SITE_URL + "/"  # a trailing slash must not double in the links
     settings.SITE_NAME = "CLSPDR de Manosque"
     settings.STALE_ACTION_DAYS = 90
+
+
+def _weekly_check(*, today: datetime.date) -> dict:
+    """One run of the weekly check for `today`'s week, its send tasks run in this process."""
+    return remind_stale_actions_task(today.isoformat())
+
+
+def _report(**counts: int) -> dict:
+    return {
+        "due": True,
+        "queued": 0,
+        "in_progress": 0,
+        "sent": 0,
+        "failed": 0,
+        "without_contact": 0,
+        **counts,
+    }
 
 
 def _days_ago(days: int) -> datetime.datetime:
@@ -62,7 +80,7 @@ def _html(message) -> str:
 
 
 def test_it_sends_one_mail_per_organisation_carrying_stale_actions(world, personas, mailoutbox):
-    report = reminders_send_stale(today=TODAY)
+    report = _weekly_check(today=TODAY)
 
     # police leads 3.1, the college leads 1.1 and contributes to 3.1, the town leads 3.5
     # and the landlord contributes to it; the hospital carries nothing.
@@ -79,20 +97,13 @@ def test_it_sends_one_mail_per_organisation_carrying_stale_actions(world, person
     assert messages[("police@example.org",)].subject == (
         "[CLSPDR de Manosque] 1 action à mettre à jour"
     )
-    assert report.as_dict() == {
-        "organisations": 4,
-        "emails": 4,
-        "recipients": 4,
-        "skipped": 0,
-        "without_contact": 0,
-        "failed": 0,
-    }
+    assert report == _report(queued=4)
     rows = ReminderSent.objects.filter(week_start=datetime.date(2026, 3, 16))
-    assert {(r.organisation.name, r.action_count) for r in rows} == {
-        ("Police nationale", 1),
-        ("Collège Jean Giono", 2),
-        ("Ville de Manosque", 1),
-        ("Habitations de Haute-Provence", 1),
+    assert {(r.organisation.name, r.action_count, r.status, r.attempts) for r in rows} == {
+        ("Police nationale", 1, ReminderStatus.SENT, 1),
+        ("Collège Jean Giono", 2, ReminderStatus.SENT, 1),
+        ("Ville de Manosque", 1, ReminderStatus.SENT, 1),
+        ("Habitations de Haute-Provence", 1, ReminderStatus.SENT, 1),
     }
 
 
@@ -100,7 +111,7 @@ def test_it_leaves_out_recently_updated_actions(world, personas, mailoutbox):
     _set(world.actions["police_led"], last_update_at=_days_ago(89))
     _set(world.actions["college_led"], last_update_at=_days_ago(91))
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     messages = _by_recipients(mailoutbox)
     assert ("police@example.org",) not in messages  # its only action is fresh
@@ -114,7 +125,7 @@ def test_it_leaves_out_done_and_abandoned_actions(world, personas, mailoutbox):
     _set(world.actions["police_led"], status=Status.DONE, progress=100)
     _set(world.actions["ville_led"], status=Status.ABANDONED)
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     assert sorted(_by_recipients(mailoutbox)) == [("education@example.org",)]
     assert "3.1 " not in mailoutbox[0].body
@@ -124,7 +135,7 @@ def test_it_keeps_postponed_and_in_progress_actions(world, personas, mailoutbox)
     _set(world.actions["police_led"], status=Status.POSTPONED, last_update_at=_days_ago(200))
     _set(world.actions["college_led"], status=Status.IN_PROGRESS, progress=30)
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     assert ("police@example.org",) in _by_recipients(mailoutbox)
     assert "1.1 " in _by_recipients(mailoutbox)[("education@example.org",)].body
@@ -138,7 +149,7 @@ def test_it_leaves_out_the_actions_of_other_strategies(world, personas, mailoutb
         lead_organisation=world.organisations["hopital"],
     )
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     assert ("complexe@example.org",) not in _by_recipients(mailoutbox)
 
@@ -153,7 +164,7 @@ def test_it_writes_only_to_the_active_partner_contacts_of_the_organisation(
     UserFactory(username="chef", role=Role.MEMBER, organisation=police)
     UserFactory(username="coord2", role=Role.COORDINATOR, organisation=police)
 
-    report = reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     police_mail = next(m for m in mailoutbox if "police@example.org" in m.to)
     assert sorted(police_mail.to) == ["police2@example.org", "police@example.org"]
@@ -161,7 +172,7 @@ def test_it_writes_only_to_the_active_partner_contacts_of_the_organisation(
     assert not police_mail.bcc
     # the town's coordinator and elected member are not partner contacts: only "veille"
     assert ("veille@example.org",) in _by_recipients(mailoutbox)
-    assert report.recipients == 5
+    assert sum(len(m.to) for m in mailoutbox) == 5
 
 
 def test_it_skips_organisations_without_contact_and_reminds_them_once_they_have_one(
@@ -169,27 +180,27 @@ def test_it_skips_organisations_without_contact_and_reminds_them_once_they_have_
 ):
     UserFactory(username="police", role=Role.PARTNER, organisation=world.organisations["police"])
 
-    report = reminders_send_stale(today=TODAY)
+    report = _weekly_check(today=TODAY)
 
     assert [m.to for m in mailoutbox] == [["police@example.org"]]
-    assert report.without_contact == 3
+    assert report["without_contact"] == 3
     assert ReminderSent.objects.count() == 1
 
     # a referent named later in the week gets the reminder of that week
     UserFactory(
         username="education", role=Role.PARTNER, organisation=world.organisations["college"]
     )
-    second = reminders_send_stale(today=TODAY)
+    second = _weekly_check(today=TODAY)
 
     assert [m.to for m in mailoutbox[1:]] == [["education@example.org"]]
-    assert (second.organisations, second.skipped) == (1, 1)
+    assert (second["queued"], second["sent"]) == (1, 1)
 
 
 def test_it_writes_in_french_with_a_link_to_each_sheet(world, personas, mailoutbox):
     police_led, college_led = world.actions["police_led"], world.actions["college_led"]
     _set(police_led, title="Lutter contre les rodéos urbains", last_update_at=_days_ago(120))
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     message = _by_recipients(mailoutbox)[("education@example.org",)]
     text, html = message.body, _html(message)
@@ -213,7 +224,7 @@ def test_it_writes_in_french_with_a_link_to_each_sheet(world, personas, mailoutb
 
 def test_it_names_nobody(world, personas, mailoutbox):
     """SECURITY T-10: no name of a person in the e-mail, only organisations and actions."""
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     assert mailoutbox
     for message in mailoutbox:
@@ -227,7 +238,7 @@ def test_it_names_nobody(world, personas, mailoutbox):
 def test_it_escapes_action_titles_in_the_html_version(world, personas, mailoutbox):
     _set(world.actions["police_led"], title="Caméras <b>& médiation</b>")
 
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
     html = _html(_by_recipients(mailoutbox)[("police@example.org",)])
     assert "Caméras &lt;b&gt;&amp; médiation&lt;/b&gt;" in html
@@ -235,33 +246,28 @@ def test_it_escapes_action_titles_in_the_html_version(world, personas, mailoutbo
 
 
 def test_it_sends_nothing_the_second_time_in_the_same_week(world, personas, mailoutbox):
-    reminders_send_stale(today=TODAY)
-    sent = list(ReminderSent.objects.values_list("pk", "sent_at", "action_count"))
+    _weekly_check(today=TODAY)
+    sent = list(ReminderSent.objects.values_list("pk", "sent_at", "action_count", "attempts"))
 
     # later that week, and even with one more stale action: the organisation was reminded
     ActionFactory(axis=world.axes[0], number="7", lead_organisation=world.organisations["police"])
-    report = reminders_send_stale(today=TODAY + datetime.timedelta(days=4))  # Sunday
+    report = _weekly_check(today=TODAY + datetime.timedelta(days=4))  # Sunday
 
     assert len(mailoutbox) == 4
-    assert list(ReminderSent.objects.values_list("pk", "sent_at", "action_count")) == sent
-    assert report.as_dict() == {
-        "organisations": 0,
-        "emails": 0,
-        "recipients": 0,
-        "skipped": 4,
-        "without_contact": 0,
-        "failed": 0,
-    }
+    assert (
+        list(ReminderSent.objects.values_list("pk", "sent_at", "action_count", "attempts")) == sent
+    )
+    assert report == _report(sent=4)
 
 
 def test_it_sends_again_the_next_week(world, personas, mailoutbox):
-    reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
     mailoutbox.clear()
 
-    report = reminders_send_stale(today=TODAY + datetime.timedelta(days=5))  # next Monday
+    report = _weekly_check(today=TODAY + datetime.timedelta(days=5))  # next Monday
 
     assert len(mailoutbox) == 4
-    assert report.organisations == 4
+    assert report["queued"] == 4
     assert set(ReminderSent.objects.values_list("week_start", flat=True)) == {
         datetime.date(2026, 3, 16),
         datetime.date(2026, 3, 23),
@@ -282,27 +288,35 @@ def test_it_does_not_mark_a_failed_mail_as_sent_and_retries_it(
 ):
     settings.EMAIL_BACKEND = f"{__name__}.PoliceMailboxDownBackend"
 
-    report = reminders_send_stale(today=TODAY)
+    _weekly_check(today=TODAY)
 
-    # the failure did not stop the others, and left no trace of a reminder for the police
-    assert (report.organisations, report.failed) == (3, 1)
+    # the failure did not stop the others, and the police's reminder waits for its retry
     assert len(mailoutbox) == 3
-    police = world.organisations["police"]
-    assert not ReminderSent.objects.filter(organisation=police).exists()
+    police = ReminderSent.objects.get(organisation=world.organisations["police"])
+    assert (police.status, police.attempts, police.sent_at) == (ReminderStatus.PENDING, 1, None)
+    assert "451 mailbox unavailable" in police.last_error
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    retry = reminders_send_stale(today=TODAY)
+    early = _weekly_check(today=TODAY)  # before the retry delay: nothing yet
+
+    assert len(mailoutbox) == 3
+    assert early == _report(in_progress=1, sent=3)
+
+    assert police.locked_until is not None
+    with time_machine.travel(police.locked_until + datetime.timedelta(seconds=1)):
+        retry = _weekly_check(today=TODAY)
 
     assert [m.to for m in mailoutbox[3:]] == [["police@example.org"]]
-    assert (retry.organisations, retry.skipped, retry.failed) == (1, 3, 0)
-    assert ReminderSent.objects.filter(organisation=police).exists()
+    assert retry == _report(queued=1, sent=3)
+    police.refresh_from_db()
+    assert (police.status, police.attempts, police.last_error) == (ReminderStatus.SENT, 2, "")
 
 
 def test_it_sends_nothing_without_a_strategy(db, mailoutbox):
-    report = reminders_send_stale(today=TODAY)
+    report = _weekly_check(today=TODAY)
 
     assert mailoutbox == []
-    assert report.organisations == 0
+    assert report == _report()
 
 
 def test_it_takes_the_week_from_monday():
@@ -315,15 +329,16 @@ def test_it_runs_as_a_task_with_json_arguments_and_result(world, personas, mailo
     result = remind_stale_actions_task(TODAY.isoformat())
 
     assert json.loads(json.dumps(result)) == result
-    assert result["organisations"] == 4
+    assert result["queued"] == 4
     assert len(mailoutbox) == 4
 
 
 def test_it_defaults_to_the_current_week_as_a_task(world, personas, mailoutbox):
-    remind_stale_actions_task()
+    with time_machine.travel(datetime.datetime(2026, 3, 18, 12, tzinfo=datetime.UTC)):
+        remind_stale_actions_task()
 
     assert set(ReminderSent.objects.values_list("week_start", flat=True)) == {
-        week_start(timezone.localdate())
+        datetime.date(2026, 3, 16)
     }
 
 
@@ -339,58 +354,52 @@ class GatedBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
-def _waiting_on_a_lock() -> bool | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0 or None
+def _lock_without_waiting(pk: int) -> ReminderSent:
+    """The row, locked from this connection: fails at once (PostgreSQL) if another transaction
+    holds it; on SQLite the write fails after the busy timeout if another one is open."""
+    with transaction.atomic():
+        row = ReminderSent.objects.select_for_update(nowait=True).get(pk=pk)
+        ReminderSent.objects.filter(pk=pk).update(action_count=F("action_count"))
+        return row
 
 
-def _poll(probe, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while (found := probe()) is None:
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.02)
-    return found
-
-
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks between connections: PostgreSQL"
-)
 @pytest.mark.django_db(transaction=True)
-def test_it_sends_one_mail_when_two_runs_overlap(mailoutbox, settings):
+def test_it_sends_one_mail_when_two_runs_overlap_without_waiting_for_each_other(
+    mailoutbox, settings
+):
     """Beat fired twice, or a re-delivery while the first run is still sending: the second
-    run's insert waits for the first one's commit, then gives up on that organisation."""
+    run finds the reminder claimed, committed and unlocked, and leaves it to the first."""
     organisation = OrganisationFactory(name="Police municipale")
     UserFactory(username="pm", role=Role.PARTNER, organisation=organisation)
     ActionFactory(axis=AxisFactory(number=1), number="1", lead_organisation=organisation)
     settings.EMAIL_BACKEND = f"{__name__}.GatedBackend"
     GatedBackend.sending.clear()
     GatedBackend.gate.clear()
-    reports: dict[str, ReminderReport] = {}
+    if connection.vendor == "postgresql":  # a regression would wait on a lock: fail instead
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '10s'")
+    reports: dict[str, dict] = {}
 
-    def run(name: str) -> None:
+    def run() -> None:
         try:
-            reports[name] = reminders_send_stale(today=TODAY)
+            reports["first"] = _weekly_check(today=TODAY)
         finally:
             connection.close()
 
-    first = threading.Thread(target=run, args=("first",))
-    second = threading.Thread(target=run, args=("second",))
+    first = threading.Thread(target=run)
     first.start()
     try:
         assert GatedBackend.sending.wait(30)
-        second.start()
-        _poll(_waiting_on_a_lock)  # the second run is blocked on the first one's row
+        # The first run is inside its SMTP exchange, with its claim committed and no lock held.
+        row = _lock_without_waiting(ReminderSent.objects.get().pk)
+        assert (row.status, row.attempts) == (ReminderStatus.SENDING, 1)
+        reports["second"] = _weekly_check(today=TODAY)
     finally:
         GatedBackend.gate.set()
         first.join(30)
-        if second.ident is not None:
-            second.join(30)
 
     assert len(mailoutbox) == 1
-    assert reports["first"].organisations == 1
-    assert (reports["second"].organisations, reports["second"].skipped) == (0, 1)
-    assert ReminderSent.objects.filter(organisation_id=organisation.pk).count() == 1
+    assert reports["first"]["queued"] == 1
+    assert reports["second"] == _report(in_progress=1)
+    row = ReminderSent.objects.get(organisation_id=organisation.pk)
+    assert (row.status, row.attempts) == (ReminderStatus.SENT, 1)

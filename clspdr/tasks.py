@@ -1,0 +1,16 @@
+"""Celery tasks of the platform itself: thin adapters (STYLE #6)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from celery import shared_task
+from django.conf import settings
+
+
+@shared_task
+def clear_expired_sessions_task() -> None:
+    """Hourly, from beat: what `manage.py clearsessions` does. Expired sessions are refused
+    anyway, but they stay in the database until deleted, and they grow without end."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()

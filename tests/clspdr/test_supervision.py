@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from actions.models import ReminderSent
@@ -85,6 +87,28 @@ def _healthy_within(service: str, *, hostname: str, process: subprocess.Popen[by
         time.sleep(1)
 
 
+# docs/deployment.md, section 6: the by-hand check for systemd (through clspdr-manage).
+PING_BY_HAND = "from clspdr.celery import app; print(app.control.ping(timeout=5))"
+
+
+def _answers_by_hand(node: str, *, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + HEALTHY_WITHIN
+    while True:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", PING_BY_HAND],
+            cwd=ROOT,
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        if f"'{node}': {{'ok': 'pong'}}" in result.stdout:
+            return
+        assert process.poll() is None, f"{node} exited ({process.returncode})"
+        assert time.monotonic() < deadline, result.stdout + result.stderr
+        time.sleep(1)
+
+
 @contextmanager
 def _started(command: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
@@ -116,6 +140,7 @@ def test_it_reports_a_running_worker_healthy_and_another_host_unhealthy(tmp_path
     with _started(command, tmp_path / "worker.log") as worker:
         output = _healthy_within("worker", hostname=host, process=worker)
         assert f"celery@{host}: OK" in output
+        _answers_by_hand(f"celery@{host}", process=worker)
         other = _health_check("worker", hostname=f"{host}-gone")
     assert other.returncode != 0
 
@@ -134,6 +159,7 @@ def test_it_reports_a_running_beat_healthy_and_a_stopped_one_unhealthy(tmp_path)
     with _started(command, tmp_path / "beat.log") as beat:
         output = _healthy_within("beat", hostname=host, process=beat)
         assert f"celerybeat@{host}: OK" in output
+        _answers_by_hand(f"celerybeat@{host}", process=beat)
     assert _health_check("beat", hostname=host).returncode != 0
 
 
@@ -164,3 +190,45 @@ def test_it_reruns_a_missed_reminder_with_the_documented_celery_call(
     assert "succeeded" in outcome, outcome
     reminded = ReminderSent.objects.filter(organisation_id=police.pk, week_start=week_start(today))
     assert reminded.exists()
+
+
+def _test_database_url() -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + quote(str(connection.settings_dict["NAME"]))))
+
+
+DOCUMENTED_SHELL_RERUN = (
+    "from actions.tasks import remind_stale_actions_task as t; print(t())"  # section 7
+)
+
+
+def test_it_reruns_a_missed_reminder_with_the_documented_shell_command(transactional_db, tmp_path):
+    """Without a worker: `manage.py shell -c "…"` runs the task in the command's process."""
+    if connection.vendor != "postgresql":
+        pytest.skip("another process must see the test database: PostgreSQL only")
+    docs = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert f'manage.py shell -c "{DOCUMENTED_SHELL_RERUN}"' in docs
+    police = OrganisationFactory(name="Police municipale")
+    ActionFactory(axis=AxisFactory(strategy=StrategyFactory()), lead_organisation=police)
+    UserFactory(role=Role.PARTNER, organisation=police, email="pm@example.org")
+
+    rerun = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", DOCUMENTED_SHELL_RERUN],
+        cwd=ROOT,
+        env=_environment(
+            DATABASE_URL=_test_database_url(),
+            CONN_MAX_AGE="0",
+            REDIS_URL="",
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert "'emails': 1" in rerun.stdout
+    week = week_start(timezone.localdate())
+    assert ReminderSent.objects.filter(organisation_id=police.pk, week_start=week).exists()
+    assert len(list(tmp_path.iterdir())) == 1

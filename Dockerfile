@@ -2,7 +2,9 @@
 # Production image: gunicorn by default; the same image runs migrate, the Celery worker and beat
 # (see docker-compose.yml). Two stages: uv and gettext stay in the builder.
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# Debian 12 (bookworm): its PostgreSQL client is 15, the major version of the `db` service. A newer
+# pg_dump writes dumps a PostgreSQL 15 server refuses to restore (SET transaction_timeout).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- builder: dependencies from the lock file, then the code, static files, translations ------
 FROM ${PYTHON_IMAGE} AS builder
@@ -37,10 +39,12 @@ RUN DEBUG=0 SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
 # --- runtime -----------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
-# WeasyPrint needs Pango; DejaVu is the font the stylesheet and the PDFs ask for.
+# WeasyPrint needs Pango; DejaVu is the font the stylesheet and the PDFs ask for. `manage.py
+# backup` needs pg_dump/pg_restore (the server's major version) and gpg.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+        postgresql-client-15 gpg gpg-agent \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 clspdr \
@@ -60,4 +64,5 @@ COPY --from=builder --chown=root:root /app /app
 
 USER clspdr
 EXPOSE 8000
-CMD ["gunicorn", "clspdr.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--timeout", "120", "--forwarded-allow-ips=*"]
+# Bind, workers, timeouts and the proxies trusted for X-Forwarded-Proto: gunicorn.conf.py.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "clspdr.wsgi"]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import deployment
+
+ROOT = deployment.ROOT
 
 PRODUCTION_ENV = {
     "DEBUG": "0",
@@ -139,6 +142,26 @@ def test_it_documents_every_environment_variable():
     assert not missing, f"add to the table in README.md: {sorted(missing)}"
 
 
+def _variables_read_by_gunicorn_and_the_backups() -> set[str]:
+    config = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
+    names = set(re.findall(r"env_(?:str|bool|int|list)\(\s*\"([A-Z0-9_]+)\"", config))
+    names |= set(re.findall(r"os\.environ\.get\(\s*\"([A-Z0-9_]+)\"", config))
+    command = (ROOT / "clspdr/management/commands/backup.py").read_text(encoding="utf-8")
+    names |= set(re.findall(r"^PASSPHRASE_VARIABLE = \"([A-Z0-9_]+)\"", command, re.M))
+    return names
+
+
+def test_it_documents_the_variables_of_gunicorn_and_the_backups():
+    names = _variables_read_by_gunicorn_and_the_backups()
+    assert {"BEHIND_PROXY", "FORWARDED_ALLOW_IPS", "WEB_CONCURRENCY"} <= names
+    assert "BACKUP_PASSPHRASE_FILE" in names
+    doc = (ROOT / "README.md").read_text(encoding="utf-8")
+    table_names = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", doc, re.M))
+    assert not names - table_names, f"add to the table in README.md: {sorted(names - table_names)}"
+    systemd = deployment.env_file_values(ROOT / "deploy/systemd/clspdr.env.example")
+    assert not names - set(systemd)
+
+
 def test_it_lists_every_environment_variable_in_the_example_file():
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     listed = set(re.findall(r"^([A-Z0-9_]+)=", example, re.M))
@@ -148,24 +171,55 @@ def test_it_lists_every_environment_variable_in_the_example_file():
 
 # --- docker-compose.yml ---------------------------------------------------------------------------
 
+APP_SERVICES = ("migrate", "web", "worker", "beat", "backup")
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    yaml = pytest.importorskip("yaml")
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    pytest.importorskip("yaml")
+    return deployment.compose()
 
 
 def test_it_declares_the_production_services(compose):
-    assert set(compose["services"]) == {"db", "redis", "migrate", "web", "worker", "beat"}
-    assert compose["services"]["db"]["image"].startswith("postgres:15")
-    assert compose["services"]["redis"]["image"].startswith("redis:7")
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "migrate", "web", "worker", "beat", "backup"}
+    assert services["db"]["image"].startswith("postgres:15")
+    assert services["redis"]["image"].startswith("redis:7")
+    # A tool, run on demand: `up` does not start it.
+    assert services["backup"]["profiles"] == ["tools"]
+    assert services["backup"]["entrypoint"] == ["python", "manage.py", "backup"]
 
 
-def test_it_gives_every_service_the_env_file_and_a_restart_policy(compose):
+def test_it_gives_every_service_a_restart_policy(compose):
     for name, service in compose["services"].items():
-        assert service["env_file"] == ".env", name
-        expected = "no" if name == "migrate" else "unless-stopped"
+        expected = "no" if name in ("migrate", "backup") else "unless-stopped"
         assert service["restart"] == expected, name
+
+
+def test_it_gives_the_application_env_file_to_the_application_containers_only(compose):
+    services = compose["services"]
+    for name in APP_SERVICES:
+        assert deployment.env_files(services[name]) == [".env"], name
+    assert deployment.env_files(services["db"]) == [".env.db"]
+    assert "env_file" not in services["redis"] and "environment" not in services["redis"]
+
+
+def test_it_keeps_the_application_secrets_out_of_the_database_container(compose):
+    database = deployment.service_environment("db")
+    assert set(database) == {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+    application = deployment.env_file_values(ROOT / ".env.example")
+    assert not set(database) & set(application)
+    for secret in ("SECRET_KEY", "EMAIL_HOST_PASSWORD", "SECRET_KEY_FALLBACKS"):
+        assert secret in application and secret not in database
+    assert deployment.service_environment("redis") == {}
+
+
+def test_it_keeps_both_env_files_out_of_git_and_of_the_image():
+    ignored_by_git = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    ignored_by_docker = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    for name in (".env", ".env.db", "backup-passphrase"):
+        assert name in ignored_by_git, name
+    assert {".env", ".env.*", "backup-passphrase", "backups"} <= set(ignored_by_docker)
 
 
 def test_it_checks_the_health_of_db_redis_and_web(compose):
@@ -175,6 +229,37 @@ def test_it_checks_the_health_of_db_redis_and_web(compose):
     web_check = " ".join(services["web"]["healthcheck"]["test"])
     assert "/healthz" in web_check and "urllib" in web_check and "Host" in web_check
     assert "curl" not in web_check and "$" not in web_check
+
+
+def test_it_checks_the_health_of_the_worker_and_beat(compose):
+    services = compose["services"]
+    for name, node in (("worker", "celery"), ("beat", "celerybeat")):
+        check = services[name]["healthcheck"]
+        kind, command = check["test"]
+        assert kind == "CMD-SHELL", name
+        # $$ is compose's escape: the container's shell expands $HOSTNAME, the node's host.
+        assert command.startswith("celery -A clspdr inspect ping"), name
+        assert f"--destination {node}@$$HOSTNAME" in command, name
+        assert check["retries"] >= 3 and "start_period" in check, name
+    assert "--enable-remote-control" in services["beat"]["command"]
+
+
+def _seconds(duration: str) -> int:
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([hms])", duration)
+    assert "".join(f"{n}{u}" for n, u in parts) == duration, duration
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def test_it_waits_for_running_work_before_killing_a_container(compose):
+    services = compose["services"]
+    worker = _seconds(services["worker"]["stop_grace_period"])
+    assert worker > settings.CELERY_TASK_TIME_LIMIT  # the task ends, or Celery kills it first
+    web = _seconds(services["web"]["stop_grace_period"])
+    graceful = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
+    assert web > graceful
+    assert _seconds(services["beat"]["stop_grace_period"]) >= 10
+    assert _seconds(services["db"]["stop_grace_period"]) >= 30
 
 
 def test_it_starts_the_app_only_once_the_data_is_ready_and_migrated(compose):
@@ -190,9 +275,7 @@ def test_it_starts_the_app_only_once_the_data_is_ready_and_migrated(compose):
 
 def test_it_runs_gunicorn_and_celery_as_documented(compose):
     services = compose["services"]
-    web = services["web"]["command"]
-    assert web[:2] == ["gunicorn", "clspdr.wsgi"]
-    assert "--forwarded-allow-ips=*" in web and "120" in web
+    assert services["web"]["command"] == deployment.dockerfile_cmd()
     worker = " ".join(services["worker"]["command"])
     assert "celery -A clspdr worker" in worker and "--max-tasks-per-child 50" in worker
 
@@ -212,12 +295,26 @@ def test_it_keeps_data_in_named_volumes(compose):
     assert "pgdata:/var/lib/postgresql/data" in services["db"]["volumes"]
     for name in ("web", "worker"):
         assert "media:/data/media" in services[name]["volumes"], name
-    assert {"pgdata", "media", "backups"} <= set(compose["volumes"])
+    assert {"pgdata", "media", "redisdata"} <= set(compose["volumes"])
+
+
+def test_it_writes_backups_only_where_the_host_prepared_it(compose):
+    mounts = {
+        volume["target"]: volume
+        for volume in compose["services"]["backup"]["volumes"]
+        if isinstance(volume, dict)
+    }
+    for target in ("/backups", "/run/secrets/backup-passphrase"):
+        assert mounts[target]["type"] == "bind"
+        assert mounts[target]["bind"]["create_host_path"] is False, target
+    assert mounts["/run/secrets/backup-passphrase"]["read_only"] is True
+    environment = compose["services"]["backup"]["environment"]
+    assert environment["BACKUP_PASSPHRASE_FILE"] == "/run/secrets/backup-passphrase"
 
 
 def test_it_exposes_the_web_port_on_the_loopback_only(compose):
     assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
-    for name in ("db", "redis", "worker", "beat", "migrate"):
+    for name in ("db", "redis", "worker", "beat", "migrate", "backup"):
         assert "ports" not in compose["services"][name], name
 
 
@@ -236,7 +333,17 @@ def test_it_builds_a_slim_non_root_image_with_the_pdf_libraries():
     assert "collectstatic --noinput" in dockerfile
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in ("root", "0")
-    assert re.search(r'^CMD \["gunicorn", "clspdr.wsgi"', dockerfile, re.M)
+    assert deployment.dockerfile_cmd() == ["gunicorn", "-c", "gunicorn.conf.py", "clspdr.wsgi"]
+
+
+def test_it_ships_the_postgresql_client_of_the_database_server(compose):
+    """pg_dump 17 writes `SET transaction_timeout`, which a PostgreSQL 15 server refuses at
+    restore: the image's client has the db service's major version."""
+    dockerfile = deployment.dockerfile()
+    server_major = compose["services"]["db"]["image"].split(":")[1].split(".")[0]
+    assert f"postgresql-client-{server_major}" in dockerfile
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in dockerfile  # where client-15 exists
+    assert re.search(r"\bgpg\b", dockerfile) and "gpg-agent" in dockerfile
 
 
 def test_it_keeps_secrets_and_local_state_out_of_the_image():

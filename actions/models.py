@@ -347,9 +347,11 @@ class ReminderSent(models.Model):
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
     # The Celery task that may work on the row, until `locked_until`: a retry or a re-delivery
     # of that task (same id) takes it up again; any other task waits for the lock to expire.
-    task_id = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, validators=[plain_text])
     locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(_("dernière erreur"), max_length=300, blank=True)
+    last_error = models.CharField(
+        _("dernière erreur"), max_length=300, blank=True, validators=[plain_text]
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
     action_count = models.PositiveSmallIntegerField(_("nombre d'actions"))

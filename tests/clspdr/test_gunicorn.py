@@ -82,6 +82,7 @@ def test_it_runs_gunicorn_with_the_repository_configuration():
     assert (ROOT / "gunicorn.conf.py").is_file()
 
 
+@pytest.mark.django_db  # so that pytest-django creates the test database this run needs
 def test_it_starts_gunicorn_as_the_image_does_and_answers_healthz(database_url, tmp_path):
     env = _image_environment(database_url, tmp_path)
     assert env["BEHIND_PROXY"] == "1" and env["DEBUG"] == "0"  # production, as shipped
@@ -95,6 +96,7 @@ def test_it_starts_gunicorn_as_the_image_does_and_answers_healthz(database_url, 
     assert "Traceback" not in log and "[ERROR]" not in log, log
 
 
+@pytest.mark.django_db
 def test_it_lets_the_proxy_but_nobody_else_claim_https(database_url, tmp_path):
     """Behind the proxy (the shipped .env), X-Forwarded-Proto decides; without one it is
     ignored, even from the loopback, and plain HTTP is redirected."""

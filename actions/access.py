@@ -1,4 +1,4 @@
-"""Who may see and change the action plan: PRODUCT.md §2, written once.
+"""Who may see and change the action plan: the access rule of docs/security.md, written once.
 
 The plan is not nominative: every person with a role on the council reads it. A partner
 contact updates the actions its organisation leads or contributes to, plus any action for which
@@ -86,7 +86,7 @@ def _action_edit(user: User, obj: object) -> bool:
 
 
 def action_for_user(user: User, pk: int, *, write: bool = False, edit: bool = False) -> Action:
-    """The one way views fetch an action (STYLE #1).
+    """The one way views fetch an action.
 
     403 for a person without access to the plan (it is not secret, so no need to hide it),
     404 for an unknown action, 403 when writing without the right.

@@ -1,6 +1,6 @@
 """Reads of the strategy: which one is current, and how far its axes have progressed.
 
-Progress rolls up from the actions (PRODUCT.md §3.1): an axis is the mean progress of its
+Progress rolls up from the actions: an axis is the mean progress of its
 actions, the strategy the mean over all its actions; abandoned actions count in neither,
 so dropping an action does not drag the plan down.
 """

@@ -2,7 +2,7 @@
 
 A staff member who may change users must not be able to make anyone (themselves included) a
 superuser or hand out permissions, nor take over a superuser's account: those stay with the
-superuser created at installation (SECURITY.md §3.3: the app's admin is never `is_superuser`).
+superuser created at installation (docs/security.md, "Separation of duties": the app's admin is never `is_superuser`).
 
 Separation of duties (docs/security.md): the rules of who may change which access field live in
 `clspdr.accounts`. Here they decide which fields are read-only (so forged values are ignored)

@@ -35,7 +35,7 @@ ACTIONS: dict[str, str] = {
     "account.password_set": "Mot de passe défini par un tiers",
 }
 
-# Who reads the trail (PRODUCT.md §2: the coordinator runs the council, the DPO audits it).
+# Who reads the trail (docs/security.md): the coordinator runs the council, the DPO audits it.
 READER_ROLES = frozenset({Role.COORDINATOR, Role.DPO})
 SYSTEM = "Système"  # the actor's label when a command, not a person, did it
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the platform itself: thin adapters (STYLE #6)."""
+"""Celery tasks of the platform itself: thin adapters over services."""
 
 from __future__ import annotations
 

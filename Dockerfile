@@ -27,13 +27,16 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project --python /usr/local/bin/python3.11
 
 COPY . .
-# collectstatic and compilemessages import the settings: give them a throw-away key.
+# collectstatic and compilemessages import the settings: give them a throw-away key and
+# addresses that are not localhost (the settings refuse those with DEBUG=0).
 RUN DEBUG=0 SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
     DATABASE_URL=postgres://build@localhost/build STATIC_ROOT=/app/staticfiles \
+    SITE_URL=https://build.invalid DEFAULT_FROM_EMAIL=build@build.invalid \
     /app/.venv/bin/python manage.py collectstatic --noinput -v0 \
     && mkdir -p locale \
     && DEBUG=0 SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-0000 \
     DATABASE_URL=postgres://build@localhost/build \
+    SITE_URL=https://build.invalid DEFAULT_FROM_EMAIL=build@build.invalid \
     /app/.venv/bin/python manage.py compilemessages --ignore=.venv -v0
 
 # --- runtime -----------------------------------------------------------------------------------

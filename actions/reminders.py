@@ -52,6 +52,7 @@ from actions.selectors import least_recently_updated
 from axes.models import Strategy
 from axes.selectors import pick_current
 from clspdr.models import Role, User
+from clspdr.text import strip_invisible
 from governance.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -283,7 +284,8 @@ def _claim(reminder_id: int, task_id: str) -> ReminderSent | None:
 
 
 def _failed(row: ReminderSent, task_id: str, exc: Exception) -> SendResult:
-    error = f"{type(exc).__name__}: {exc}"[:300]
+    # A mail server's reply is foreign text: no control characters into the database.
+    error = strip_invisible(f"{type(exc).__name__}: {exc}")[:300]
     if row.attempts >= MAX_ATTEMPTS:
         _finish(row, task_id, status=ReminderStatus.FAILED, last_error=error)
         logger.error(

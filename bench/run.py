@@ -42,6 +42,9 @@ def environment(database_url: str, workdir: Path) -> dict[str, str]:
         SECRET_KEY=DUMMY_SECRET_KEY,
         HTTPS="0",
         ALLOWED_HOSTS="127.0.0.1",
+        # Production refuses localhost values (clspdr/settings.py); nothing is mailed here.
+        SITE_URL="https://bench.invalid",
+        DEFAULT_FROM_EMAIL="bench@bench.invalid",
         STATIC_ROOT=str(workdir / "static"),
         MEDIA_ROOT=str(workdir / "media"),
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",

@@ -6,4 +6,7 @@ class ClspdrConfig(AppConfig):
     verbose_name = "Plateforme CLSPDR"
 
     def ready(self) -> None:
-        from clspdr import audit  # noqa: F401  (registers the "audit.view" rule)
+        from clspdr import (
+            audit,  # noqa: F401  (registers the "audit.view" rule)
+            checks,  # noqa: F401  (registers the deployment checks)
+        )

@@ -153,3 +153,21 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly
+
+
+class Heartbeat(models.Model):
+    """When a background process last proved alive (clspdr/heartbeats.py), for /healthz."""
+
+    class Process(models.TextChoices):
+        WORKER = "worker", _("worker Celery")
+        BEAT = "beat", _("beat Celery")
+
+    process = models.CharField(_("processus"), max_length=20, choices=Process, primary_key=True)
+    at = models.DateTimeField(_("dernier signe de vie"))
+
+    class Meta:
+        verbose_name = _("signe de vie")
+        verbose_name_plural = _("signes de vie")
+
+    def __str__(self) -> str:
+        return f"{self.process} {self.at.isoformat()}"

@@ -13,7 +13,17 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from clspdr.env import env_bool, env_int, env_list, env_str
+from clspdr.db import postgresql_timeouts
+from clspdr.env import (
+    env_addresses,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    is_local_address,
+    is_local_url,
+)
+from clspdr.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules
@@ -35,6 +45,12 @@ SITE_NAME = env_str("SITE_NAME", f"CLSPDR de {TOWN_NAME}")
 # Absolute links in every e-mail: background jobs have no request, and a request's Host header
 # must not choose where a password-reset link leads (clspdr/adapters.py).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+if not (DEBUG or TESTING) and is_local_url(SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be the public address of the site when DEBUG is off, "
+        f"e.g. https://clspdr.example.org (got {SITE_URL!r}): every link in an e-mail "
+        f"is built from it."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,12 +116,27 @@ TEMPLATES = [
 
 # --- Data ---------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# A database that accepts connections but never answers must not hold a worker for good:
+# connecting gives up after DB_CONNECT_TIMEOUT, and the server cancels a statement, a lock
+# wait or a transaction left idle after the other timeouts (seconds; 0 turns one off).
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30)
+DB_LOCK_TIMEOUT = env_int("DB_LOCK_TIMEOUT", 10)
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 60)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["OPTIONS"] = postgresql_timeouts(
+            DATABASES["default"].get("OPTIONS", {}),
+            connect=DB_CONNECT_TIMEOUT,
+            statement=DB_STATEMENT_TIMEOUT,
+            lock=DB_LOCK_TIMEOUT,
+            idle_in_transaction=DB_IDLE_IN_TRANSACTION_TIMEOUT,
+        )
 else:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG is off.")
@@ -200,6 +231,12 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
+    # /healthz reports when beat last sent it and a worker last ran it (clspdr/heartbeats.py).
+    "heartbeat": {
+        "task": "clspdr.tasks.heartbeat_task",
+        "schedule": 60.0,
+        "options": {"expires": 50},  # a worker back from an outage skips the backlog
+    },
     # Every quarter of an hour, and it sends only what this week has not received yet, never
     # before Monday 08:30 local time (actions/reminders.py): a run missed because the database
     # or Redis was down, or beat was restarting, is caught up by the next one. Its runs also
@@ -349,7 +386,16 @@ EMAIL_RETRY_DELAY = env_int("EMAIL_RETRY_DELAY", 60)
 if EMAIL_RETRY_DELAY <= 0:
     raise ImproperlyConfigured("EMAIL_RETRY_DELAY must be a positive number of seconds.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <clspdr@localhost>")
+if not (DEBUG or TESTING) and is_local_address(DEFAULT_FROM_EMAIL):
+    raise ImproperlyConfigured(
+        f"DEFAULT_FROM_EMAIL must be an address of the commune's mail domain when DEBUG is "
+        f"off, e.g. 'CLSPDR <clspdr@example.org>' (got {DEFAULT_FROM_EMAIL!r}): mail servers "
+        f"reject or bin messages from localhost."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who receives server errors (clspdr/logs.py): "Name <address>, Other <address>".
+ADMINS = env_addresses("ADMINS")
+EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 
 # --- Internationalisation: French first -----------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -360,9 +406,7 @@ USE_TZ = True
 TIME_ZONE = "Europe/Paris"
 FORMAT_MODULE_PATH = ["clspdr.formats"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# Time (UTC), level and logger on every line, the same format as gunicorn.conf.py; errors are
+# written once and mailed to ADMINS (clspdr/logs.py).
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = logging_config(LOG_LEVEL, for_django=True)

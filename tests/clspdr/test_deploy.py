@@ -24,6 +24,9 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://clspdr:secret@db:5432/clspdr",
     "REDIS_URL": "redis://redis:6379/0",
     "BEHIND_PROXY": "1",
+    "SITE_URL": "https://clspdr.example.org",
+    "DEFAULT_FROM_EMAIL": "CLSPDR <clspdr@example.org>",
+    "ADMINS": "Service informatique <si@example.org>",
 }
 
 
@@ -56,6 +59,37 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
     result = _run(["manage.py", "check"], **env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url", [None, "http://127.0.0.1:8000", "http://localhost", "https://[::1]:8443/"]
+)
+def test_it_refuses_to_start_with_a_local_site_url_when_debug_is_off(site_url):
+    """Links in reminders and password resets would lead to the recipient's own machine."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SITE_URL"}
+    if site_url is not None:
+        env["SITE_URL"] = site_url
+    result = _run(["manage.py", "check"], **env)
+    assert result.returncode != 0
+    assert "SITE_URL must be the public address of the site" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sender", [None, "clspdr@localhost", "CLSPDR <clspdr@127.0.0.1>", "clspdr", "a@b.localhost"]
+)
+def test_it_refuses_to_start_with_a_local_sender_when_debug_is_off(sender):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEFAULT_FROM_EMAIL"}
+    if sender is not None:
+        env["DEFAULT_FROM_EMAIL"] = sender
+    result = _run(["manage.py", "check"], **env)
+    assert result.returncode != 0
+    assert "DEFAULT_FROM_EMAIL must be an address of the commune's mail domain" in result.stderr
+
+
+def test_it_keeps_the_local_defaults_in_development():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("SITE_URL", "DEFAULT_FROM_EMAIL")}
+    result = _run(["manage.py", "check"], **{**env, "DEBUG": "1"})
+    assert result.returncode == 0, result.stderr
 
 
 def test_it_is_not_in_debug_mode_unless_asked():
@@ -126,19 +160,27 @@ def test_it_throttles_logins_per_client_not_per_proxy(production):
 # --- Every environment variable is documented ----------------------------------------------------
 
 
-def _variables_read_by_settings() -> set[str]:
-    source = (ROOT / "clspdr" / "settings.py").read_text(encoding="utf-8")
-    return set(re.findall(r"env_(?:str|bool|int|list)\(\s*\"([A-Z0-9_]+)\"", source))
+def _variables_read_by_the_platform() -> set[str]:
+    """What clspdr/settings.py and gunicorn.conf.py read through clspdr/env.py."""
+    names: set[str] = set()
+    for path in (ROOT / "clspdr" / "settings.py", ROOT / "gunicorn.conf.py"):
+        source = path.read_text(encoding="utf-8")
+        names |= set(
+            re.findall(r"env_(?:str|bool|int|list|addresses)\(\s*\"([A-Z0-9_]+)\"", source)
+        )
+    return names
 
 
-def test_it_finds_the_variables_read_by_settings():
-    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= _variables_read_by_settings()
+def test_it_finds_the_variables_read_by_the_platform():
+    read = _variables_read_by_the_platform()
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ADMINS"} <= read
+    assert {"WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS", "BEHIND_PROXY"} <= read  # gunicorn.conf.py
 
 
 def test_it_documents_every_environment_variable():
     doc = (ROOT / "README.md").read_text(encoding="utf-8")
     table_names = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", doc, re.M))
-    missing = _variables_read_by_settings() - table_names
+    missing = _variables_read_by_the_platform() - table_names
     assert not missing, f"add to the table in README.md: {sorted(missing)}"
 
 
@@ -165,7 +207,7 @@ def test_it_documents_the_variables_of_gunicorn_and_the_backups():
 def test_it_lists_every_environment_variable_in_the_example_file():
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     listed = set(re.findall(r"^([A-Z0-9_]+)=", example, re.M))
-    missing = _variables_read_by_settings() - listed
+    missing = _variables_read_by_the_platform() - listed
     assert not missing, f"add to .env.example: {sorted(missing)}"
 
 

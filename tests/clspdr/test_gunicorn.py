@@ -153,5 +153,5 @@ def test_it_keeps_the_production_timeouts_and_reads_the_worker_count():
     values = _config()
     assert values["bind"] == ["0.0.0.0:8000"]
     assert values["workers"] == 3
-    assert values["timeout"] == 120
+    assert values["timeout"] == 60
     assert _config(WEB_CONCURRENCY="5")["workers"] == 5

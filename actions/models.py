@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from clspdr.models import Role
+from clspdr.permissions import ACTION_UPDATE_STATUS, has_perm
 from clspdr.text import plain_text
 
 if TYPE_CHECKING:
@@ -30,17 +32,33 @@ class Priority(models.TextChoices):
 
 
 class ActionQuerySet(models.QuerySet["Action"]):
-    """Every list, export and count of actions starts from these (see actions/access.py)."""
+    """Every list, export and count of actions starts from these: the rows a person may see or
+    update, restricted at the source. The decisions on one action are in actions/access.py."""
 
     def visible_to(self, user: User) -> ActionQuerySet:
-        from actions.access import can_view_plan
-
-        return self if can_view_plan(user) else self.none()
+        return self if has_perm(user, "plan.view") else self.none()
 
     def updatable_by(self, user: User) -> ActionQuerySet:
-        from actions.access import updatable_actions_filter
-
-        return self.filter(updatable_actions_filter(user))
+        """What `user` may update: everything for the coordinator; for others the per-object
+        exceptions (django-guardian) and, for a partner, what its organisation carries. One
+        pk__in subquery each."""
+        if not (user.is_authenticated and user.is_active):
+            return self.none()
+        if user.role == Role.COORDINATOR:
+            return self
+        codename = ACTION_UPDATE_STATUS.codename
+        granted = models.Q(
+            pk__in=ActionUserObjectPermission.objects.filter(
+                user=user, permission__codename=codename
+            ).values("content_object_id")
+        ) | models.Q(
+            pk__in=ActionGroupObjectPermission.objects.filter(
+                group__user=user, permission__codename=codename
+            ).values("content_object_id")
+        )
+        if user.role == Role.PARTNER and user.organisation_id:
+            granted |= models.Q(pk__in=Action.objects.carried_by(user.organisation_id).values("pk"))
+        return self.filter(granted)
 
     def carried_by(self, organisation_id: int) -> ActionQuerySet:
         """Actions an organisation leads or contributes to, as one pk__in subquery."""
@@ -123,7 +141,9 @@ class Action(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["last_update_at"])]
-        permissions = [("update_action_status", "Peut mettre à jour l'avancement de l'action")]
+        permissions = [
+            (ACTION_UPDATE_STATUS.codename, "Peut mettre à jour l'avancement de l'action")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"

@@ -46,6 +46,8 @@ def action_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "strategy": filterset.strategy,
         "page": page,
         "filtered": any(request.GET.get(name) for name in _FILTER_NAMES),
+        # A page link replaced by htmx is gone with the old page: the new table takes the focus.
+        "focus_table": request.htmx.trigger in ("page-prev", "page-next"),
     }
     if wants_fragment(request):
         return render(request, "actions/list.html#results", context)

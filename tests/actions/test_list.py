@@ -167,6 +167,16 @@ def test_it_paginates_and_keeps_the_filters(world, personas, login):
     assert "Page 2 sur 2" in second.content.decode()
 
 
+def test_it_moves_the_focus_to_the_table_after_an_htmx_page_change(world, personas, login):
+    make_actions(55, world.axes[0], updates=0)
+    client = login(personas["coordination"])
+    focused = '<table tabindex="-1" autofocus>'
+    filtered = client.get(URL, {"page": 2}, headers=HTMX).content.decode()
+    paged = client.get(URL, {"page": 2}, headers=HTMX | {"HX-Trigger": "page-next"})
+    assert focused not in filtered  # the filter field that was typed in keeps the focus
+    assert focused in paged.content.decode()
+
+
 def test_it_carries_the_filters_to_the_export_links(world, personas, login):
     html = _list(login, personas["police"], statut=Status.TODO, q="action", page=1).content.decode()
     assert '/plan/actions/export.csv?statut=todo&amp;q=action"' in html

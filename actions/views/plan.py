@@ -28,7 +28,9 @@ _FILTER_NAMES = ("axe", "statut", "organisation", "q", "mes_actions")
 
 
 def _filterset(request: AuthenticatedHttpRequest, user: User) -> ActionFilterSet:
-    return ActionFilterSet(request.GET, queryset=Action.objects.visible_to(user), request=request)
+    return ActionFilterSet(
+        request.GET, queryset=Action.objects.visible_to(user).in_plan_order(), request=request
+    )
 
 
 @login_required

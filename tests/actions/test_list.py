@@ -201,3 +201,21 @@ def test_it_runs_the_same_queries_for_the_fragment_with_1_and_50_actions(
     )
     # the generated actions and 3.1 match every filter: a full page of 50 rows
     assert len(_codes(client.get(url, headers=HTMX))) == 50
+
+
+def test_it_keeps_plan_order_whatever_order_the_rows_were_written_in(world, personas, login):
+    """Axis 2 written after axis 3, action 2.2 before 2.1: the list and the exports still
+    follow the plan (axis number, then position), not the order of the primary keys."""
+    axis_2 = AxisFactory(strategy=world.strategy, number=2)
+    ActionFactory(axis=axis_2, number="2", position=2)
+    ActionFactory(axis=axis_2, number="1", position=1)
+    client = login(personas["elu"])
+    plan = ["1.1", "2.1", "2.2", "3.1", "3.5"]
+    assert _codes(client.get(URL)) == plan
+    csv_codes = [line.split(";")[1].strip('"') for line in _csv_lines(client)]
+    assert csv_codes == plan
+
+
+def _csv_lines(client) -> list[str]:
+    content = client.get(reverse("actions:export_csv")).content.decode("utf-8-sig")
+    return content.splitlines()[1:]

@@ -19,7 +19,15 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from actions.models import Action, CarrierChange, Funding, StatusUpdate, SubAction, SubList
+from actions.models import (
+    PLAN_ORDER,
+    Action,
+    CarrierChange,
+    Funding,
+    StatusUpdate,
+    SubAction,
+    SubList,
+)
 from actions.services import SHEET_FIELDS, action_create, validate_sheet
 from clspdr.models import User
 from governance.forms import OrganisationMultipleChoiceField
@@ -94,6 +102,7 @@ class ActionAddForm(forms.ModelForm):
 
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
+    ordering = PLAN_ORDER
     list_display = ("code", "title", "lead_organisation", "status", "progress", "last_update_at")
     list_display_links = ("code", "title")
     list_filter = ("axis__strategy", "axis", "status", "priority", "lead_organisation")
@@ -164,6 +173,13 @@ class SubActionInline(admin.TabularInline):
 
 @admin.register(SubList)
 class SubListAdmin(admin.ModelAdmin):
+    ordering = (
+        "-action__axis__strategy__start_year",
+        "action__axis__number",
+        "action__position",
+        "action__number",
+        "position",
+    )
     list_display = ("title", "action")
     list_select_related = ("action__axis",)
     search_fields = ("title", "action__title")

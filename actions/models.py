@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from clspdr.models import Role
+from clspdr.permissions import ACTION_UPDATE_STATUS, has_perm
 from clspdr.text import plain_text
 
 if TYPE_CHECKING:
@@ -29,18 +31,43 @@ class Priority(models.TextChoices):
     LOW = "low", _("Basse")
 
 
+# Actions as the plan lists them (ActionQuerySet.in_plan_order); the admin orders by it too.
+PLAN_ORDER = ("-axis__strategy__start_year", "axis__number", "position", "number")
+
+
 class ActionQuerySet(models.QuerySet["Action"]):
-    """Every list, export and count of actions starts from these (see actions/access.py)."""
+    """Every list, export and count of actions starts from these: the rows a person may see or
+    update, restricted at the source. The decisions on one action are in actions/access.py."""
 
     def visible_to(self, user: User) -> ActionQuerySet:
-        from actions.access import can_view_plan
-
-        return self if can_view_plan(user) else self.none()
+        return self if has_perm(user, "plan.view") else self.none()
 
     def updatable_by(self, user: User) -> ActionQuerySet:
-        from actions.access import updatable_actions_filter
+        """What `user` may update: everything for the coordinator; for others the per-object
+        exceptions (django-guardian) and, for a partner, what its organisation carries. One
+        pk__in subquery each."""
+        if not (user.is_authenticated and user.is_active):
+            return self.none()
+        if user.role == Role.COORDINATOR:
+            return self
+        codename = ACTION_UPDATE_STATUS.codename
+        granted = models.Q(
+            pk__in=ActionUserObjectPermission.objects.filter(
+                user=user, permission__codename=codename
+            ).values("content_object_id")
+        ) | models.Q(
+            pk__in=ActionGroupObjectPermission.objects.filter(
+                group__user=user, permission__codename=codename
+            ).values("content_object_id")
+        )
+        if user.role == Role.PARTNER and user.organisation_id:
+            granted |= models.Q(pk__in=Action.objects.carried_by(user.organisation_id).values("pk"))
+        return self.filter(granted)
 
-        return self.filter(updatable_actions_filter(user))
+    def in_plan_order(self) -> ActionQuerySet:
+        """The order of the plan: latest strategy first, then axis, position and number.
+        Explicit, as the joins it needs have no place in the model's default ordering."""
+        return self.order_by(*PLAN_ORDER)
 
     def carried_by(self, organisation_id: int) -> ActionQuerySet:
         """Actions an organisation leads or contributes to, as one pk__in subquery."""
@@ -113,7 +140,9 @@ class Action(models.Model):
     objects = ActionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["axis__strategy", "axis__number", "position", "number"]
+        # Own columns only, so that no query joins for a default order (here and below): the
+        # plan's order is asked for explicitly, with in_plan_order().
+        ordering = ["axis_id", "position", "number"]
         verbose_name = _("action")
         verbose_name_plural = _("actions")
         constraints = [
@@ -123,7 +152,9 @@ class Action(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["last_update_at"])]
-        permissions = [("update_action_status", "Peut mettre à jour l'avancement de l'action")]
+        permissions = [
+            (ACTION_UPDATE_STATUS.codename, "Peut mettre à jour l'avancement de l'action")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
@@ -184,7 +215,7 @@ class SubList(models.Model):
     intro = models.TextField(_("introduction"), blank=True, validators=[plain_text])
 
     class Meta:
-        ordering = ["action", "position"]
+        ordering = ["action_id", "position"]
         verbose_name = _("liste de sous-actions")
         verbose_name_plural = _("listes de sous-actions")
         constraints = [
@@ -205,7 +236,7 @@ class SubAction(models.Model):
     description = models.TextField(_("description"), blank=True, validators=[plain_text])
 
     class Meta:
-        ordering = ["sublist", "position"]
+        ordering = ["sublist_id", "position"]
         verbose_name = _("sous-action")
         verbose_name_plural = _("sous-actions")
         constraints = [
@@ -227,7 +258,7 @@ class Funding(models.Model):
     amount = models.DecimalField(_("montant (€)"), max_digits=12, decimal_places=2)
 
     class Meta:
-        ordering = ["action", "year", "funder"]
+        ordering = ["action_id", "year", "funder"]
         verbose_name = _("financement")
         verbose_name_plural = _("financements")
         constraints = [
@@ -357,7 +388,7 @@ class ReminderSent(models.Model):
     action_count = models.PositiveSmallIntegerField(_("nombre d'actions"))
 
     class Meta:
-        ordering = ["-week_start", "organisation"]
+        ordering = ["-week_start", "organisation_id"]
         verbose_name = _("relance hebdomadaire")
         verbose_name_plural = _("relances hebdomadaires")
         constraints = [

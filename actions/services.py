@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from actions.access import ActionAccess, authorize
 from actions.models import Action, ActionContributor, CarrierChange, Funding, Status, StatusUpdate
 from axes.models import date_range_message
-from clspdr.permissions import has_perm
 from clspdr.text import forbidden_message
 from governance.models import Organisation
 
@@ -85,7 +85,7 @@ def validate_status_and_progress(status: str, progress: int) -> None:
 
 def action_update_status(
     *,
-    action: Action,
+    action: Action | ActionAccess,
     by: User,
     status: str,
     progress: int,
@@ -96,10 +96,10 @@ def action_update_status(
     """Record a status update; raise ActionConflict if the action changed since it was read.
 
     `action` must be the instance the author saw (its status and progress are kept as the
-    "before" values of the history). `at` back-dates the update (demo data, imports).
+    "before" values of the history), or the `ActionAccess` a view fetched it with, whose
+    decision is not asked again. `at` back-dates the update (demo data, imports).
     """
-    if not has_perm(by, "action.update_status", action):
-        raise PermissionDenied
+    action = authorize(action, by, "action.update_status")
     validate_status_and_progress(status, progress)
     comment = comment.strip()
     if len(comment) > COMMENT_MAX_LENGTH:
@@ -195,7 +195,7 @@ def validate_sheet(
 
 def action_edit_sheet(
     *,
-    action: Action,
+    action: Action | ActionAccess,
     by: User,
     data: Mapping[str, Any],
     contributors: Iterable[Organisation] | None = None,
@@ -207,9 +207,9 @@ def action_edit_sheet(
     it was read. `data` maps SHEET_FIELDS to values; `contributors` and `fundings`, when given,
     replace the current ones (None leaves them as they are). A change of carriers (lead,
     contributors) is recorded in the action's history. `at` back-dates the edit (demo data).
+    `action` may be the `ActionAccess` a view fetched it with, as for `action_update_status`.
     """
-    if not has_perm(by, "action.edit", action):
-        raise PermissionDenied
+    action = authorize(action, by, "action.edit")
     contributors = list(contributors) if contributors is not None else None
     validate_sheet(
         data, strategy=action.axis.strategy, contributors=contributors, fundings=fundings

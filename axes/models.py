@@ -71,7 +71,8 @@ class Axis(models.Model):
     description = models.TextField(_("description"), blank=True, validators=[plain_text])
 
     class Meta:
-        ordering = ["strategy", "number"]
+        # Own columns only: the axes of one strategy by number, with no join to order them.
+        ordering = ["strategy_id", "number"]
         verbose_name = _("axe")
         verbose_name_plural = _("axes")
         constraints = [

@@ -8,6 +8,7 @@ neither grant nor silently deny.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -24,12 +25,35 @@ VOCABULARY: dict[str, str] = {
     "audit.view": "Consulter le journal des modifications de comptes",
 }
 
-Rule = Callable[[Any, Any], bool]
-_rules: dict[str, Rule] = {}
-
 
 class UnknownPermission(LookupError):
     pass
+
+
+@dataclass(frozen=True)
+class ObjectPermission:
+    """A vocabulary name that django-guardian may also grant on one object (a per-object
+    exception), tied to the codename of the model permission guardian stores: the model's
+    `Meta.permissions`, the rule that reads the grants and `assign_perm` all take it from here."""
+
+    name: str
+    app_label: str
+    codename: str
+
+    def __post_init__(self) -> None:
+        if self.name not in VOCABULARY:
+            raise UnknownPermission(self.name)
+
+    @property
+    def perm(self) -> str:
+        """The "app_label.codename" form that guardian's `assign_perm` and `remove_perm` take."""
+        return f"{self.app_label}.{self.codename}"
+
+
+ACTION_UPDATE_STATUS = ObjectPermission("action.update_status", "actions", "update_action_status")
+
+Rule = Callable[[Any, Any], bool]
+_rules: dict[str, Rule] = {}
 
 
 def rule(name: str) -> Callable[[Rule], Rule]:

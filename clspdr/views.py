@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from allauth.account.decorators import secure_admin_login
 from allauth.account.utils import get_next_redirect_url
@@ -19,6 +19,7 @@ from actions.selectors import (
     recent_updates,
 )
 from axes.selectors import current_strategy, strategy_progress
+from clspdr.http import AuthenticatedHttpRequest
 from clspdr.models import AuditEvent, Role, User
 from clspdr.permissions import has_perm, require_perm
 
@@ -31,10 +32,10 @@ JOURNAL_PAGE_SIZE = 50
 
 @login_required
 @require_safe
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What each person comes for: a partner first sees what its organisation carries, least
     recently updated on top; the coordinator what needs chasing across the plan."""
-    user = cast(User, request.user)
+    user = request.user
     if not has_perm(user, "plan.view"):
         coordinators = User.objects.filter(role=Role.COORDINATOR, is_active=True)
         return render(request, "home.html", {"no_access": True, "coordinators": coordinators})
@@ -79,7 +80,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
 
 @login_required
 @require_safe
-def account_email(request: HttpRequest) -> HttpResponse:
+def account_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The person's address, read-only: the coordinator records addresses (docs/security.md).
 
     Replaces allauth's page, where anyone could add an address (even someone else's) and make
@@ -91,7 +92,7 @@ def account_email(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
-def journal(request: HttpRequest) -> HttpResponse:
+def journal(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The trail of account changes (clspdr/accounts.py), newest first: what the technical
     administrator did, read by those who oversee it. Labels are stored on each row: no join."""
     require_perm(request, "audit.view")

@@ -19,7 +19,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import CONFIDENTIAL_KINDS, Body, Membership, Organisation
+from governance.models import BODY_ORDER, CONFIDENTIAL_KINDS, Body, Membership, Organisation
 from governance.services import organisation_archive, organisation_unarchive
 
 
@@ -114,7 +114,9 @@ class _OrdinaryMemberships:
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField[Any] | None:
         if db_field.name == "body":
-            kwargs["queryset"] = Body.objects.exclude(kind__in=CONFIDENTIAL_KINDS)
+            kwargs["queryset"] = Body.objects.exclude(kind__in=CONFIDENTIAL_KINDS).order_by(
+                *BODY_ORDER
+            )
         elif db_field.name == "user":
             kwargs["queryset"] = get_user_model()._default_manager.exclude(pk=_me(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
@@ -128,12 +130,14 @@ def _me(request: HttpRequest) -> int:
 class MembershipInline(_OrdinaryMemberships, admin.TabularInline):
     model = Membership
     extra = 0
+    ordering = ("user__last_name",)
     autocomplete_fields = ("user",)
     fields = ("user", "role", "start_date", "end_date")
 
 
 @admin.register(Body)
 class BodyAdmin(admin.ModelAdmin):
+    ordering = BODY_ORDER
     list_display = ("name", "kind", "cadence", "axis", "strategy")
     list_filter = ("kind", "cadence", "strategy")
     list_select_related = ("axis", "strategy")
@@ -160,6 +164,12 @@ class BodyAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(_OrdinaryMemberships, admin.ModelAdmin):
+    ordering = (
+        "-body__strategy__start_year",
+        "body__axis__number",
+        "body__kind",
+        "user__last_name",
+    )
     list_display = ("user", "body", "role", "start_date", "end_date")
     list_filter = ("body__kind", "body", "role")
     list_select_related = ("user", "body")

@@ -85,6 +85,10 @@ class Cadence(models.TextChoices):
     NONE = "none", _("sans réunion")
 
 
+# Bodies as the admin lists them: latest strategy first, then by axis and kind.
+BODY_ORDER = ("-strategy__start_year", "axis__number", "kind")
+
+
 class Body(models.Model):
     """A governance body of the council: plenary, committee, working group, cell..."""
 
@@ -108,7 +112,9 @@ class Body(models.Model):
     description = models.TextField(_("description"), blank=True, validators=[plain_text])
 
     class Meta:
-        ordering = ["strategy", "axis__number", "kind"]
+        # Own columns only, so that no query joins for a default order; pages that list bodies
+        # of several axes or strategies order them explicitly (BODY_ORDER).
+        ordering = ["strategy_id", "axis_id", "kind"]
         verbose_name = _("instance")
         verbose_name_plural = _("instances")
         constraints = [
@@ -161,7 +167,7 @@ class Membership(models.Model):
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
-        ordering = ["body", "user__last_name"]
+        ordering = ["body_id", "user_id"]
         verbose_name = _("appartenance")
         verbose_name_plural = _("appartenances")
         constraints = [

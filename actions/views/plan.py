@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -16,34 +16,27 @@ from django.views.decorators.vary import vary_on_headers
 from actions import exports
 from actions.filters import ActionFilterSet
 from actions.models import Action
+from clspdr.http import AuthenticatedHttpRequest, wants_fragment
 from clspdr.permissions import has_perm, require_perm
 
 if TYPE_CHECKING:
-    from django_htmx.middleware import HtmxDetails
-
     from clspdr.models import User
-
-    class HtmxHttpRequest(HttpRequest):
-        htmx: HtmxDetails
 
 
 PAGE_SIZE = 50
 _FILTER_NAMES = ("axe", "statut", "organisation", "q", "mes_actions")
 
 
-def _filterset(request: HttpRequest, user: User) -> ActionFilterSet:
-    return ActionFilterSet(request.GET, queryset=Action.objects.visible_to(user), request=request)
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    # A history restore after a cache miss needs the whole page, not the fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
+def _filterset(request: AuthenticatedHttpRequest, user: User) -> ActionFilterSet:
+    return ActionFilterSet(
+        request.GET, queryset=Action.objects.visible_to(user).in_plan_order(), request=request
+    )
 
 
 @login_required
 @require_safe
 @vary_on_headers("HX-Request")
-def action_list(request: HtmxHttpRequest) -> HttpResponse:
+def action_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = require_perm(request, "plan.view")
     filterset = _filterset(request, user)
     actions = filterset.qs.select_related("axis", "lead_organisation").prefetch_related(
@@ -55,15 +48,17 @@ def action_list(request: HtmxHttpRequest) -> HttpResponse:
         "strategy": filterset.strategy,
         "page": page,
         "filtered": any(request.GET.get(name) for name in _FILTER_NAMES),
+        # A page link replaced by htmx is gone with the old page: the new table takes the focus.
+        "focus_table": request.htmx.trigger in ("page-prev", "page-next"),
     }
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "actions/list.html#results", context)
     context["can_update"] = has_perm(user, "action.update_status")
     return render(request, "actions/list.html", context)
 
 
 def _export(
-    request: HttpRequest, respond: Callable[[QuerySet[Action]], HttpResponse]
+    request: AuthenticatedHttpRequest, respond: Callable[[QuerySet[Action]], HttpResponse]
 ) -> HttpResponse:
     user = require_perm(request, "plan.export")
     filterset = _filterset(request, user)
@@ -76,11 +71,11 @@ def _export(
 
 @login_required
 @require_safe
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _export(request, exports.csv_response)
 
 
 @login_required
 @require_safe
-def export_xlsx(request: HttpRequest) -> HttpResponse:
+def export_xlsx(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _export(request, exports.xlsx_response)

@@ -11,14 +11,14 @@ import copy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.formats import date_format, number_format
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from actions import services
-from actions.access import action_for_user
+from actions.access import ActionAccess, action_for_user
 from actions.forms import (
     ActionSheetForm,
     ActionStatusForm,
@@ -44,19 +44,7 @@ from actions.models import (
     SubList,
 )
 from actions.services import SHEET_FIELDS, ActionConflict, FundingLine
-from clspdr.permissions import has_perm
-
-if TYPE_CHECKING:
-    from django_htmx.middleware import HtmxDetails
-
-    from clspdr.models import User
-
-    class Request(HttpRequest):
-        """What the middleware and @login_required guarantee to these views."""
-
-        htmx: HtmxDetails
-        user: User
-
+from clspdr.http import AuthenticatedHttpRequest, wants_fragment
 
 PAGE = "actions/detail.html"
 PANEL = "actions/detail.html#status-panel"
@@ -72,23 +60,23 @@ class FundingYear:
 
 @login_required
 @vary_on_headers("HX-Request")
-def action_detail(request: Request, pk: int) -> HttpResponse:
-    action = action_for_user(request.user, pk)
-    return _render_sheet(request, action)
+def action_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _render_sheet(request, action_for_user(request.user, pk))
 
 
 @login_required
 @require_POST
 @vary_on_headers("HX-Request")
-def action_update_status(request: Request, pk: int) -> HttpResponse:
-    action = action_for_user(request.user, pk, write=True)
+def action_update_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    access = action_for_user(request.user, pk, write=True)
+    action = access.action
     form = ActionStatusForm(request.POST)
     if not form.is_valid():
-        return _render_sheet(request, action, form=form)
+        return _render_sheet(request, access, form=form)
     data = form.cleaned_data
     try:
         services.action_update_status(
-            action=action,
+            action=access,
             by=request.user,
             status=data["status"],
             progress=data["progress"],
@@ -98,17 +86,18 @@ def action_update_status(request: Request, pk: int) -> HttpResponse:
     except ActionConflict as conflict:
         # The author's values stay in the form, with the version they have now seen.
         form = ActionStatusForm(_with_version(request.POST, conflict.current.version))
-        return _render_sheet(request, conflict.current, form=form, conflict=conflict, status=409)
+        current = access.with_action(conflict.current)
+        return _render_sheet(request, current, form=form, conflict=conflict, status=409)
     except ValidationError as error:
         _add_errors(form, error)
-        return _render_sheet(request, action, form=form)
+        return _render_sheet(request, access, form=form)
     message = f"Avancement de l'action {action.code} mis à jour."
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         messages.success(request, message)
         return redirect("actions:detail", pk=action.pk)
     _prefetch_history(action)
     # The swap removes the button that had the focus: it goes to the panel's heading.
-    context = {**_panel_context(request, action, None, None), "focus_heading": True}
+    context = {**_panel_context(access, None, None), "focus_heading": True}
     html = render_to_string(PANEL, context, request) + render_to_string(
         OOB_MESSAGE, {"message": message}, request
     )
@@ -117,8 +106,9 @@ def action_update_status(request: Request, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def action_edit(request: Request, pk: int) -> HttpResponse:
-    action = action_for_user(request.user, pk, edit=True)
+def action_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    access = action_for_user(request.user, pk, edit=True)
+    action = access.action
     prefetch_related_objects([action], "contributors", "fundings")
     if request.method != "POST":
         form = ActionSheetForm(instance=action)
@@ -132,7 +122,7 @@ def action_edit(request: Request, pk: int) -> HttpResponse:
     lines = cast(BaseFundingFormSet, formset).funding_lines()
     try:
         services.action_edit_sheet(
-            action=action,
+            action=access,
             by=request.user,
             data=ActionSheetForm.sheet_data(form.cleaned_data),
             contributors=form.cleaned_data["contributors"],
@@ -152,8 +142,8 @@ def action_edit(request: Request, pk: int) -> HttpResponse:
 
 
 def _render_sheet(
-    request: Request,
-    action: Action,
+    request: AuthenticatedHttpRequest,
+    access: ActionAccess,
     *,
     form: ActionStatusForm | None = None,
     conflict: ActionConflict | None = None,
@@ -162,13 +152,14 @@ def _render_sheet(
     """The full page, or only the status panel for htmx (always 200: htmx 2 drops 4xx)."""
     if form is not None and form.errors:
         _focus_first_error(form)
-    if _wants_fragment(request):
+    action = access.action
+    if wants_fragment(request):
         _prefetch_history(action)
-        return render(request, PANEL, _panel_context(request, action, form, conflict))
+        return render(request, PANEL, _panel_context(access, form, conflict))
     _prefetch_sheet(action)
     context = {
-        **_panel_context(request, action, form, conflict),
-        "can_edit": has_perm(request.user, "action.edit", action),
+        **_panel_context(access, form, conflict),
+        "can_edit": access.can_edit,
         "contributors": list(action.contributors.all()),
         "sublists": list(action.sublists.all()),
         **_budget(action),
@@ -176,23 +167,15 @@ def _render_sheet(
     return render(request, PAGE, context, status=status)
 
 
-def _wants_fragment(request: Request) -> bool:
-    # A history restore (htmx found no snapshot) needs the whole page, not the panel.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _panel_context(
-    request: Request,
-    action: Action,
-    form: ActionStatusForm | None,
-    conflict: ActionConflict | None,
+    access: ActionAccess, form: ActionStatusForm | None, conflict: ActionConflict | None
 ) -> dict[str, Any]:
-    can_update = has_perm(request.user, "action.update_status", action)
+    can_update = access.can_update
     if can_update and form is None:
-        form = ActionStatusForm.for_action(action)
+        form = ActionStatusForm.for_action(access.action)
     return {
-        "action": action,
-        "history": _history(action),
+        "action": access.action,
+        "history": _history(access.action),
         "can_update": can_update,
         "form": form if can_update else None,
         "conflict": conflict,
@@ -278,7 +261,7 @@ def _add_errors(form: BaseForm, error: ValidationError) -> None:
 
 
 def _render_edit(
-    request: Request,
+    request: AuthenticatedHttpRequest,
     action: Action,
     form: ActionSheetForm,
     formset: Any,
@@ -300,7 +283,7 @@ def _render_edit(
 
 
 def _render_edit_conflict(
-    request: Request,
+    request: AuthenticatedHttpRequest,
     conflict: ActionConflict,
     form: ActionSheetForm,
     lines: list[FundingLine],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django import template
 from django.http import QueryDict
@@ -18,6 +18,35 @@ register = template.Library()
 def can(context: dict[str, Any], name: str, obj: Any = None) -> bool:
     """`{% can "action.update_status" action as can_update %}` — the vocabulary's check."""
     return permissions.has_perm(context["request"].user, name, obj)
+
+
+# What the tags read of an action (or a status update): the ground imports no app's models.
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    def get_status_display(self) -> str: ...
+
+
+class _HasProgress(Protocol):
+    @property
+    def progress(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+
+@register.inclusion_tag("components/status_badge.html")
+def status_badge(item: _HasStatus) -> dict[str, Any]:
+    """`{% status_badge action %}`: the badge of an action's (or a status update's) status."""
+    return {"status": item.status, "label": item.get_status_display()}
+
+
+@register.inclusion_tag("components/progress.html")
+def progress_bar(action: _HasProgress) -> dict[str, Any]:
+    """`{% progress_bar action %}`: an action's progress, named after its code for screen
+    readers (the action's axis must be loaded)."""
+    return {"value": action.progress, "label": f"Avancement de l'action {action.code}"}
 
 
 @register.simple_tag(takes_context=True)

@@ -167,6 +167,16 @@ def test_it_paginates_and_keeps_the_filters(world, personas, login):
     assert "Page 2 sur 2" in second.content.decode()
 
 
+def test_it_moves_the_focus_to_the_table_after_an_htmx_page_change(world, personas, login):
+    make_actions(55, world.axes[0], updates=0)
+    client = login(personas["coordination"])
+    focused = '<table tabindex="-1" autofocus>'
+    filtered = client.get(URL, {"page": 2}, headers=HTMX).content.decode()
+    paged = client.get(URL, {"page": 2}, headers=HTMX | {"HX-Trigger": "page-next"})
+    assert focused not in filtered  # the filter field that was typed in keeps the focus
+    assert focused in paged.content.decode()
+
+
 def test_it_carries_the_filters_to_the_export_links(world, personas, login):
     html = _list(login, personas["police"], statut=Status.TODO, q="action", page=1).content.decode()
     assert '/plan/actions/export.csv?statut=todo&amp;q=action"' in html
@@ -191,3 +201,21 @@ def test_it_runs_the_same_queries_for_the_fragment_with_1_and_50_actions(
     )
     # the generated actions and 3.1 match every filter: a full page of 50 rows
     assert len(_codes(client.get(url, headers=HTMX))) == 50
+
+
+def test_it_keeps_plan_order_whatever_order_the_rows_were_written_in(world, personas, login):
+    """Axis 2 written after axis 3, action 2.2 before 2.1: the list and the exports still
+    follow the plan (axis number, then position), not the order of the primary keys."""
+    axis_2 = AxisFactory(strategy=world.strategy, number=2)
+    ActionFactory(axis=axis_2, number="2", position=2)
+    ActionFactory(axis=axis_2, number="1", position=1)
+    client = login(personas["elu"])
+    plan = ["1.1", "2.1", "2.2", "3.1", "3.5"]
+    assert _codes(client.get(URL)) == plan
+    csv_codes = [line.split(";")[1].strip('"') for line in _csv_lines(client)]
+    assert csv_codes == plan
+
+
+def _csv_lines(client) -> list[str]:
+    content = client.get(reverse("actions:export_csv")).content.decode("utf-8-sig")
+    return content.splitlines()[1:]

@@ -14,6 +14,7 @@ from django.utils.html import escape
 from guardian.shortcuts import assign_perm
 
 from actions.models import CarrierChange, Funding, Priority, Status, SubAction, SubList
+from clspdr.permissions import ACTION_UPDATE_STATUS
 from tests.factories import OrganisationFactory, StatusUpdateFactory, UserFactory
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # November: Europe/Paris is UTC+1
@@ -237,7 +238,7 @@ def test_it_runs_the_same_number_of_queries_whatever_the_history_length(
     _grow(big, updates=50, organisations=10, author=author)
     # the same rights on both actions, so both pages render the same parts
     for action in (small, big):
-        assign_perm("actions.update_action_status", personas[persona], action)
+        assign_perm(ACTION_UPDATE_STATUS.perm, personas[persona], action)
     client = login(personas[persona])
     client.get(_url(small))  # warm the session
     counts = (_count_queries(client, _url(small)), _count_queries(client, _url(big)))

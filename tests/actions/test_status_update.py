@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from guardian.shortcuts import assign_perm
 
 from actions.models import Action, Status, StatusUpdate
 from actions.services import COMMENT_MAX_LENGTH
+from clspdr.permissions import ACTION_UPDATE_STATUS
 
 HTMX = {"HX-Request": "true"}
 
@@ -198,3 +202,29 @@ def test_it_escapes_html_typed_in_the_comment(world, personas, login):
     html = client.get(reverse("actions:detail", args=[action.pk])).content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+# The tables that hold who may update an action: its carriers and the per-object exceptions.
+_PERMISSION_TABLES = (
+    "actions_actionuserobjectpermission",
+    "actions_actiongroupobjectpermission",
+)
+
+
+def _permission_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if any(t in q["sql"] for t in _PERMISSION_TABLES)]
+
+
+@pytest.mark.parametrize("persona", ["police", "plenier"])
+def test_it_decides_access_once_per_status_update(world, personas, login, persona):
+    action = world.actions["police_led"]
+    if persona == "plenier":  # no carrier: only a per-object exception lets it update
+        assign_perm(ACTION_UPDATE_STATUS.perm, personas[persona], action)
+    client = login(personas[persona])
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(client, action, htmx=True)
+    assert response.status_code == 200
+    assert StatusUpdate.objects.filter(action=action).count() == 1
+    assert len(_permission_queries(queries.captured_queries)) == 1, "\n".join(
+        q["sql"] for q in queries.captured_queries
+    )

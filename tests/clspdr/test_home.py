@@ -12,6 +12,7 @@ from guardian.shortcuts import assign_perm
 
 from actions.models import Action
 from actions.selectors import home_actions_for
+from clspdr.permissions import ACTION_UPDATE_STATUS
 from tests.factories import ActionFactory, AxisFactory, StatusUpdateFactory, StrategyFactory
 from tests.queries import assert_constant_queries
 
@@ -70,7 +71,7 @@ def test_it_puts_a_partners_least_recently_updated_actions_on_top(world, persona
 
 def test_it_adds_the_actions_granted_one_by_one(world, personas):
     bailleur = personas["bailleur"]
-    assign_perm("actions.update_action_status", bailleur, world.actions["college_led"])
+    assign_perm(ACTION_UPDATE_STATUS.perm, bailleur, world.actions["college_led"])
     actions = home_actions_for(bailleur, strategy=world.strategy)
     assert {a.pk for a in actions} == {
         world.actions["ville_led"].pk,

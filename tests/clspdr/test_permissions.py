@@ -51,6 +51,6 @@ def test_it_grants_a_per_action_exception_with_guardian(world, personas):
 
     plenier, action = personas["plenier"], world.actions["ville_led"]
     assert not permissions.has_perm(plenier, "action.update_status", action)
-    assign_perm("actions.update_action_status", plenier, action)
+    assign_perm(permissions.ACTION_UPDATE_STATUS.perm, plenier, action)
     assert permissions.has_perm(plenier, "action.update_status", action)
     assert not permissions.has_perm(plenier, "action.update_status", world.actions["police_led"])

@@ -28,3 +28,17 @@ def test_it_writes_dates_the_french_way(value, fmt, expected):
 def test_it_writes_percentages_with_a_no_break_space():
     assert percent(40) == "40\u00a0%"
     assert percent(None) == "—"
+
+
+@pytest.mark.django_db
+def test_it_renders_an_actions_status_badge_and_progress_bar_from_the_action(world):
+    from django.template import Context, Template
+
+    action = world.actions["police_led"]
+    action.status, action.progress = "in_progress", 40
+    html = Template("{% status_badge action %} {% progress_bar action %}").render(
+        Context({"action": action})
+    )
+    assert '<span class="badge badge--in_progress">En cours</span>' in html
+    assert f'aria-label="Avancement de l&#x27;action {action.code}"' in html
+    assert 'value="40"' in html

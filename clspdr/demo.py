@@ -1,5 +1,5 @@
 """Demonstration data: one account per persona, who carries which action, a few filled sheets
-and a history of status updates, read from `axes/data/manosque-2023-2027-demo.toml`.
+and a history of status updates, read from `actions/data/manosque-2023-2027-demo.toml`.
 
 Everything goes through the services a person would use (`action_edit_sheet`,
 `action_update_status`), so the demo obeys the same rules as real use. Used by
@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from actions.loader import DEFAULT_STRATEGY_FILE, parse_strategy_file, strategy_load
 from actions.models import Action
 from actions.services import FundingLine, action_edit_sheet, action_update_status
-from axes.loader import DEFAULT_STRATEGY_FILE, parse_strategy_file, strategy_load
 from axes.models import Strategy
 from clspdr.accounts import user_create
 from clspdr.models import User

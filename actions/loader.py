@@ -1,6 +1,6 @@
 """Load a local strategy from its data file (TOML), described in docs/strategy-file-format.md.
 
-Two steps, so that a bad file writes nothing: `parse_strategy_file` (axes/strategy_file.py)
+Two steps, so that a bad file writes nothing: `parse_strategy_file` (actions/strategy_file.py)
 reads and validates the whole file, then `strategy_load` creates, inside one transaction, what
 the database does not hold yet.
 
@@ -17,8 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from actions.models import Action, Funding, SubAction, SubList
-from axes.models import Axis, Strategy
-from axes.strategy_file import (
+from actions.strategy_file import (
     DEFAULT_STRATEGY_FILE,
     ActionData,
     AxisData,
@@ -29,6 +28,7 @@ from axes.strategy_file import (
     parse_strategy,
     parse_strategy_file,
 )
+from axes.models import Axis, Strategy
 from governance.models import Body, Organisation
 
 __all__ = [

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from actions.loader import StrategyFileError, parse_strategy, strategy_load
 from actions.models import Action, Funding, SubAction, SubList
-from axes.loader import StrategyFileError, parse_strategy, strategy_load
 from axes.models import Axis, Strategy
 from governance.models import Body, BodyKind, Cadence, Organisation, OrganisationKind
 

@@ -1,7 +1,7 @@
 """Read and validate a strategy data file (TOML), described in docs/strategy-file-format.md.
 
 `parse_strategy_file` reads the whole file into dataclasses and collects every error with its
-place in the file, so that `axes.loader.strategy_load` never starts writing a bad file.
+place in the file, so that `actions.loader.strategy_load` never starts writing a bad file.
 """
 
 from __future__ import annotations

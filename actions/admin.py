@@ -19,7 +19,15 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from actions.models import Action, CarrierChange, Funding, StatusUpdate, SubAction, SubList
+from actions.models import (
+    Action,
+    CarrierChange,
+    Funding,
+    SheetChange,
+    StatusUpdate,
+    SubAction,
+    SubList,
+)
 from actions.services import SHEET_FIELDS, action_create, validate_sheet
 from clspdr.models import User
 from governance.forms import OrganisationMultipleChoiceField
@@ -178,6 +186,25 @@ class CarrierChangeAdmin(admin.ModelAdmin):
     list_display = ("created_at", "action", "previous_lead", "lead", "author")
     list_select_related = ("action__axis", "author")
     search_fields = ("action__title", "previous_lead", "lead")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SheetChange)
+class SheetChangeAdmin(admin.ModelAdmin):
+    """Changes of an action's sheet, read-only: written by the services, never edited."""
+
+    list_display = ("created_at", "action", "field", "previous", "value", "author")
+    list_select_related = ("action__axis", "author")
+    search_fields = ("action__title", "previous", "value")
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

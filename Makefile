@@ -8,7 +8,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test check lint format typecheck migrations-check system-deps bench worker beat messages clean
+.PHONY: install run test check lint imports format typecheck migrations-check system-deps bench worker beat messages clean
 
 $(VENV)/bin/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The layers of docs/architecture.md (contracts in pyproject.toml).
+imports: install
+	$(VENV)/bin/lint-imports
+
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -50,7 +54,7 @@ typecheck: install
 migrations-check: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
-check: lint typecheck migrations-check test
+check: lint imports typecheck migrations-check test
 
 # Latency ratios and queries per page, printed as Markdown (bench/README.md). Needs PostgreSQL:
 # BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/clspdr_bench) is dropped and
@@ -69,4 +73,4 @@ messages: install
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -24,6 +24,7 @@ from actions.models import (
     Action,
     CarrierChange,
     Funding,
+    SheetChange,
     StatusUpdate,
     SubAction,
     SubList,
@@ -194,6 +195,25 @@ class CarrierChangeAdmin(admin.ModelAdmin):
     list_display = ("created_at", "action", "previous_lead", "lead", "author")
     list_select_related = ("action__axis", "author")
     search_fields = ("action__title", "previous_lead", "lead")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SheetChange)
+class SheetChangeAdmin(admin.ModelAdmin):
+    """Changes of an action's sheet, read-only: written by the services, never edited."""
+
+    list_display = ("created_at", "action", "field", "previous", "value", "author")
+    list_select_related = ("action__axis", "author")
+    search_fields = ("action__title", "previous", "value")
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

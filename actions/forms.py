@@ -10,6 +10,10 @@ from django.core.exceptions import ValidationError
 from actions.models import Action, Priority, Status
 from actions.services import (
     COMMENT_MAX_LENGTH,
+    FUNDING_FUNDER_MESSAGE,
+    FUNDING_YEAR_MAX,
+    FUNDING_YEAR_MESSAGE,
+    FUNDING_YEAR_MIN,
     SHEET_FIELDS,
     FundingLine,
     validate_sheet,
@@ -167,13 +171,13 @@ class EuroAmountField(forms.DecimalField):
 class FundingForm(forms.Form):
     year = forms.IntegerField(
         label="Année",
-        min_value=2000,
-        max_value=2100,
+        min_value=FUNDING_YEAR_MIN,
+        max_value=FUNDING_YEAR_MAX,
         error_messages={
             "required": "Indiquez l'année.",
             "invalid": "L'année est un nombre à quatre chiffres.",
-            "min_value": "L'année doit être comprise entre 2000 et 2100.",
-            "max_value": "L'année doit être comprise entre 2000 et 2100.",
+            "min_value": FUNDING_YEAR_MESSAGE,
+            "max_value": FUNDING_YEAR_MESSAGE,
         },
     )
     funder = forms.CharField(
@@ -181,7 +185,7 @@ class FundingForm(forms.Form):
         max_length=150,
         validators=[plain_text],
         help_text="Ville, FIPD, CAF, Département…",
-        error_messages={"required": "Indiquez le financeur."},
+        error_messages={"required": FUNDING_FUNDER_MESSAGE},
     )
     amount = EuroAmountField(
         label="Montant (€)",

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -351,6 +352,54 @@ class CarrierChange(models.Model):
     @property
     def lead_changed(self) -> bool:
         return self.previous_lead != self.lead
+
+
+class SheetChange(models.Model):
+    """A change of one field of an action's sheet (or of its budget, field "fundings"), kept
+    forever with its author, beside the status updates and the carrier changes. Written by
+    `action_edit_sheet`; the carriers (lead, contributors) are CarrierChange's.
+
+    Values are copied as they were shown (a date as 01/03/2024, a priority by its label), so
+    that the history reads the same whatever happens to the sheet afterwards.
+    """
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="sheet_changes", verbose_name=_("action")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    author_organisation = models.ForeignKey(
+        "governance.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation de l'auteur"),
+    )
+    created_at = models.DateTimeField(_("date"))
+    field = models.CharField(_("champ"), max_length=30, validators=[plain_text])
+    previous = models.TextField(_("avant"), blank=True, validators=[plain_text])
+    value = models.TextField(_("après"), blank=True, validators=[plain_text])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("modification de la fiche")
+        verbose_name_plural = _("modifications de la fiche")
+        indexes = [models.Index(fields=["action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.field}"
+
+    @property
+    def field_label(self) -> str:
+        if self.field == "fundings":
+            return "Budget"
+        field = Action._meta.get_field(self.field)
+        return capfirst(str(getattr(field, "verbose_name", self.field)))
 
 
 class ReminderStatus(models.TextChoices):

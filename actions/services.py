@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,7 +15,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from actions.access import ActionAccess, authorize
-from actions.models import Action, ActionContributor, CarrierChange, Funding, Status, StatusUpdate
+from actions.models import (
+    Action,
+    ActionContributor,
+    CarrierChange,
+    Funding,
+    Priority,
+    SheetChange,
+    Status,
+    StatusUpdate,
+)
 from axes.models import date_range_message
 from clspdr.text import forbidden_message
 from governance.models import Organisation
@@ -24,6 +34,11 @@ if TYPE_CHECKING:
     from clspdr.models import User
 
 COMMENT_MAX_LENGTH = 2000
+
+# The years a budget row may be for, whoever writes it (sheet editor, strategy file).
+FUNDING_YEAR_MIN, FUNDING_YEAR_MAX = 2000, 2100
+FUNDING_YEAR_MESSAGE = f"L'année doit être comprise entre {FUNDING_YEAR_MIN} et {FUNDING_YEAR_MAX}."
+FUNDING_FUNDER_MESSAGE = "Indiquez le financeur."
 
 # The fields of the sheet (fiche-action) the coordinator edits; status and progress are not
 # among them: they only change through `action_update_status`, which keeps the history.
@@ -176,21 +191,34 @@ def validate_sheet(
             f"{lead} pilote l'action : elle ne peut pas être aussi partenaire contributeur.",
         )
     if fundings is not None:
-        seen: set[tuple[int, str]] = set()
-        for line in fundings:
-            key = (line.year, line.funder.strip().casefold())
-            if key in seen:
-                error(
-                    "fundings",
-                    f"Le financement {line.year} de « {line.funder} » est saisi deux fois.",
-                )
-            seen.add(key)
-            if message := forbidden_message(line.funder):
+        for index, line in enumerate(fundings):
+            for message in funding_errors(line, earlier=fundings[:index]):
                 error("fundings", message)
-            if line.amount < 0:
-                error("fundings", "Un montant de financement ne peut pas être négatif.")
     if errors:
         raise ValidationError(errors)
+
+
+def funding_errors(line: FundingLine, *, earlier: Sequence[FundingLine] = ()) -> list[str]:
+    """What is wrong with one row of a budget whose `earlier` rows come before it."""
+    errors = []
+    key = _funding_key(line)
+    if any(_funding_key(other) == key for other in earlier):
+        errors.append(
+            f"Le financement {line.year} de « {line.funder.strip()} » est saisi deux fois."
+        )
+    if not FUNDING_YEAR_MIN <= line.year <= FUNDING_YEAR_MAX:
+        errors.append(FUNDING_YEAR_MESSAGE)
+    if not line.funder.strip():
+        errors.append(FUNDING_FUNDER_MESSAGE)
+    elif message := forbidden_message(line.funder):
+        errors.append(message)
+    if line.amount < 0:
+        errors.append("Un montant de financement ne peut pas être négatif.")
+    return errors
+
+
+def _funding_key(line: FundingLine) -> tuple[int, str]:
+    return line.year, line.funder.strip().casefold()
 
 
 def action_edit_sheet(
@@ -205,9 +233,10 @@ def action_edit_sheet(
 ) -> Action:
     """Save the coordinator's edit of a sheet; raise ActionConflict if the action changed since
     it was read. `data` maps SHEET_FIELDS to values; `contributors` and `fundings`, when given,
-    replace the current ones (None leaves them as they are). A change of carriers (lead,
-    contributors) is recorded in the action's history. `at` back-dates the edit (demo data).
-    `action` may be the `ActionAccess` a view fetched it with, as for `action_update_status`.
+    replace the current ones (None leaves them as they are). Each changed field is recorded in
+    the action's history (SheetChange), and so is a change of carriers (lead, contributors:
+    CarrierChange). `at` back-dates the edit (demo data). `action` may be the `ActionAccess` a
+    view fetched it with, as for `action_update_status`.
     """
     action = authorize(action, by, "action.edit")
     contributors = list(contributors) if contributors is not None else None
@@ -218,7 +247,7 @@ def action_edit_sheet(
     with transaction.atomic():
         # The carriers as saved, read under the row lock: the instance may already hold the
         # typed values (a validated ModelForm writes them onto it).
-        before = _carriers(action.pk, expected_version)
+        before = _carriers(action.pk, expected_version, fields=[*data])
         if before is None:
             raise ActionConflict.for_action(action.pk)
         change = _carrier_change(before, data, contributors)
@@ -229,6 +258,21 @@ def action_edit_sheet(
             raise ActionConflict.for_action(action.pk)
         if change is not None:
             _write_carrier_change(action, change, by=by, at=when)
+        traced = _field_changes(before.sheet, data)
+        if fundings is not None:
+            traced += _budget_change(action, fundings)
+        SheetChange.objects.bulk_create(
+            SheetChange(
+                action=action,
+                author=by,
+                author_organisation_id=by.organisation_id,
+                created_at=when,
+                field=name,
+                previous=previous,
+                value=value,
+            )
+            for name, previous, value in traced
+        )
         if fundings is not None:
             # Replaced as a whole: the budget is a small table typed in one form.
             action.fundings.all().delete()
@@ -242,20 +286,26 @@ def action_edit_sheet(
     return action
 
 
-def action_create(*, action: Action, by: User, contributors: Iterable[Organisation] = ()) -> Action:
-    """Save a new action, built but not saved by the admin's add form, with its first sheet:
-    the rules of every sheet apply, and its first carriers open its history. Access is the
-    admin's model permission."""
+def action_create(
+    *, action: Action, by: User | None, contributors: Iterable[Organisation] = ()
+) -> Action:
+    """Save a new action, built but not saved (the admin's add form, the strategy loader), with
+    its first sheet: the rules of every sheet apply, and its first carriers open its history.
+
+    Access is the admin's model permission. `by=None` is the strategy loader, run from the
+    command line by whoever may run manage.py: no check, and no author, so the carriers the
+    adopted strategy names are its starting point, not a change in the history.
+    """
     if action.pk is not None:
         raise ValueError("action_create saves a new action")
-    if not by.has_perm("actions.add_action"):
+    if by is not None and not by.has_perm("actions.add_action"):
         raise PermissionDenied
     contributors = list(contributors)
     data = {name: getattr(action, name) for name in SHEET_FIELDS}
     validate_sheet(data, strategy=action.axis.strategy, contributors=contributors)
+    change = _carrier_change(_Carriers(None, "", {}), data, contributors)
     when = timezone.now()
     with transaction.atomic():
-        change = _carrier_change(_Carriers(None, "", {}), data, contributors)
         action.modified_by, action.modified_at, action.version = by, when, 1
         action.save()
         if change is not None:
@@ -263,16 +313,73 @@ def action_create(*, action: Action, by: User, contributors: Iterable[Organisati
     return action
 
 
+def funding_create(*, action: Action, by: User | None, line: FundingLine) -> Funding:
+    """Add one row to the budget of an action just created (the strategy loader): the rules of
+    the sheet's budget apply, row by row, so that an error names its row. The sheet editor
+    replaces a budget as a whole through `action_edit_sheet`. `by=None` as in action_create."""
+    if by is not None:
+        action = authorize(action, by, "action.edit")
+    saved = [FundingLine(f.year, f.funder, f.amount) for f in Funding.objects.filter(action=action)]
+    if errors := funding_errors(line, earlier=saved):
+        raise ValidationError({"fundings": errors})
+    return Funding.objects.create(
+        action=action, year=line.year, funder=line.funder.strip(), amount=line.amount
+    )
+
+
+# --- The trace of a sheet edit: each changed field, from what to what ---------------------
+
+
+def _field_changes(saved: Mapping[str, Any], data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, before, after) as shown, for each field of `data` whose shown value changes;
+    the lead is left to the carrier history."""
+    changes = []
+    for name, value in data.items():
+        if name in saved:
+            previous, new = _shown(name, saved[name]), _shown(name, value)
+            if previous != new:
+                changes.append((name, previous, new))
+    return changes
+
+
+def _shown(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    if name == "priority" and value in Priority.values:
+        return str(Priority(value).label)
+    return str(value)
+
+
+def _budget_change(action: Action, fundings: Sequence[FundingLine]) -> list[tuple[str, str, str]]:
+    saved = [FundingLine(f.year, f.funder, f.amount) for f in Funding.objects.filter(action=action)]
+    previous, new = _shown_budget(saved), _shown_budget(fundings)
+    return [("fundings", previous, new)] if previous != new else []
+
+
+def _shown_budget(lines: Iterable[FundingLine]) -> str:
+    """ "2024 FIPD : 12 000,00 € ; 2025 Ville : 500,00 €", by year then funder."""
+    rows = sorted((line.year, line.funder.strip(), line.amount) for line in lines)
+    return " ; ".join(f"{year} {funder} : {_euros(amount)}" for year, funder, amount in rows)
+
+
+def _euros(amount: Decimal) -> str:
+    return f"{amount:,.2f} €".replace(",", " ").replace(".", ",")
+
+
 # --- Carriers: who leads and who contributes, with their history --------------------------
 
 
 @dataclass(frozen=True)
 class _Carriers:
-    """An action's carriers as saved: the lead's id and name, the contributors' names by id."""
+    """An action's carriers as saved: the lead's id and name, the contributors' names by id;
+    and the saved values of the sheet fields asked for (`sheet`)."""
 
     lead_id: int | None
     lead_name: str
     contributors: dict[int, str]
+    sheet: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -282,17 +389,20 @@ class _CarrierDiff:
     removed: dict[int, str]
 
 
-def _carriers(pk: int, version: int) -> _Carriers | None:
-    """The saved carriers of action `pk`, locking its row; None if it is not at `version`."""
+def _carriers(pk: int, version: int, fields: Sequence[str] = ()) -> _Carriers | None:
+    """The saved carriers of action `pk` and its saved `fields`, locking its row; None if it is
+    not at `version`."""
     # No join in the locking query: PostgreSQL cannot lock the nullable side of an outer join.
+    columns = [name for name in fields if name != "lead_organisation"]
     rows = list(
         Action.objects.select_for_update()
         .filter(pk=pk, version=version)
-        .values_list("lead_organisation_id", flat=True)
+        .values("lead_organisation_id", *columns)
     )
     if not rows:
         return None
-    lead_id = rows[0]
+    sheet = rows[0]
+    lead_id = sheet.pop("lead_organisation_id")
     lead_name = (
         Organisation.objects.filter(pk=lead_id).values_list("name", flat=True).first() or ""
         if lead_id is not None
@@ -303,7 +413,7 @@ def _carriers(pk: int, version: int) -> _Carriers | None:
             "organisation_id", "organisation__name"
         )
     )
-    return _Carriers(lead_id, lead_name, contributors)
+    return _Carriers(lead_id, lead_name, contributors, sheet)
 
 
 def _carrier_change(
@@ -342,7 +452,9 @@ def _archived_message(organisation: Organisation, what: str) -> str:
     return f"« {organisation.name} » est archivée : elle ne peut plus être {what}."
 
 
-def _write_carrier_change(action: Action, diff: _CarrierDiff, *, by: User, at: datetime) -> None:
+def _write_carrier_change(
+    action: Action, diff: _CarrierDiff, *, by: User | None, at: datetime
+) -> None:
     if diff.removed:
         ActionContributor.objects.filter(
             action_id=action.pk, organisation_id__in=diff.removed
@@ -353,6 +465,8 @@ def _write_carrier_change(action: Action, diff: _CarrierDiff, *, by: User, at: d
         )
     # The instance's cached contributors (prefetched by the views) are now stale.
     getattr(action, "_prefetched_objects_cache", {}).pop("contributors", None)
+    if by is None:  # the strategy loader: the file's carriers are where the history starts
+        return
     previous_lead, lead = diff.lead or ("", "")
     CarrierChange.objects.create(
         action=action,

@@ -1,8 +1,9 @@
 """Demonstration data: one account per persona, who carries which action, a few filled sheets
-and a history of status updates, read from `axes/data/manosque-2023-2027-demo.toml`.
+and a history of status updates, read from `actions/data/manosque-2023-2027-demo.toml`.
 
-Everything goes through the services a person would use (`action_edit_sheet`,
-`action_update_status`), so the demo obeys the same rules as real use. Used by
+Everything goes through the services a person would use (the strategy loader's
+`action_create`, `action_edit_sheet`, `action_update_status`), so the demo obeys the same rules
+as real use. Used by
 `python manage.py seed_demo`.
 """
 
@@ -21,9 +22,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from actions.loader import DEFAULT_STRATEGY_FILE, parse_strategy_file, strategy_load
 from actions.models import Action
-from actions.services import FundingLine, action_edit_sheet, action_update_status
-from axes.loader import DEFAULT_STRATEGY_FILE, parse_strategy_file, strategy_load
+from actions.services import SHEET_FIELDS, FundingLine, action_edit_sheet, action_update_status
 from axes.models import Strategy
 from clspdr.accounts import user_create
 from clspdr.models import User
@@ -43,16 +44,6 @@ ADMIN_MODELS = (
 )
 FIRST_PERSONA = "coordination"
 PARIS = ZoneInfo("Europe/Paris")
-SHEET_KEYS = (
-    "target_public",
-    "territory",
-    "objectives",
-    "means",
-    "priority",
-    "indicators",
-    "start_date",
-    "end_date",
-)
 
 
 @dataclass(frozen=True)
@@ -169,7 +160,7 @@ def _fill_sheets(
             by=by,
             data={
                 "lead_organisation": _organisation(carriers["lead"]),
-                **{key: sheet[key] for key in SHEET_KEYS if key in sheet},
+                **{key: sheet[key] for key in SHEET_FIELDS if key in sheet},
             },
             contributors=[_organisation(ref) for ref in carriers["contributors"]],
             fundings=fundings or None,

@@ -10,7 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("journal/", views.journal, name="journal"),
-    path("plan/", include("axes.urls")),
+    path("plan/", include("actions.strategy_urls")),
     path("plan/actions/", include("actions.urls")),
     # Before allauth's URLs: the address page is read-only (the coordinator records addresses).
     path("comptes/email/", views.account_email, name="account_email"),

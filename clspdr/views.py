@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from actions.models import Action
+from actions.progress import strategy_progress
 from actions.selectors import (
     days_since_update,
     home_actions_for,
     least_recently_updated,
     recent_updates,
 )
-from axes.selectors import current_strategy, strategy_progress
+from axes.selectors import current_strategy
 from clspdr.http import AuthenticatedHttpRequest
 from clspdr.models import AuditEvent, Role, User
 from clspdr.permissions import has_perm, require_perm

@@ -39,6 +39,7 @@ from actions.models import (
     CarrierChange,
     Funding,
     Priority,
+    SheetChange,
     StatusUpdate,
     SubAction,
     SubList,
@@ -182,11 +183,13 @@ def _panel_context(
     }
 
 
-def _history(action: Action) -> list[tuple[str, StatusUpdate | CarrierChange]]:
-    """Status updates and carrier changes, newest first, each tagged with its kind."""
-    entries: list[tuple[str, StatusUpdate | CarrierChange]] = [
+def _history(action: Action) -> list[tuple[str, StatusUpdate | CarrierChange | SheetChange]]:
+    """Status updates, carrier changes and sheet changes, newest first, each tagged with its
+    kind."""
+    entries: list[tuple[str, StatusUpdate | CarrierChange | SheetChange]] = [
         *(("status", update) for update in action.updates.all()),
         *(("carriers", change) for change in action.carrier_changes.all()),
+        *(("sheet", change) for change in action.sheet_changes.all()),
     ]
     # Both are already newest first; a stable sort keeps that order among equal dates.
     return sorted(entries, key=lambda entry: entry[1].created_at, reverse=True)
@@ -197,6 +200,7 @@ def _history_prefetches() -> list[Prefetch]:
     return [
         Prefetch("updates", queryset=StatusUpdate.objects.select_related(*people)),
         Prefetch("carrier_changes", queryset=CarrierChange.objects.select_related(*people)),
+        Prefetch("sheet_changes", queryset=SheetChange.objects.select_related(*people)),
     ]
 
 

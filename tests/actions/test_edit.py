@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
-from actions.models import Action, Funding, Priority, Status
+from actions.models import Action, Funding, Priority, SheetChange, Status
 from actions.services import ActionConflict, FundingLine, action_edit_sheet
 
 
@@ -311,3 +312,100 @@ def test_it_refuses_a_date_outside_the_period_through_the_service(world, persona
     assert error.value.message_dict == {"start_date": [OUT_OF_RANGE], "end_date": [OUT_OF_RANGE]}
     action.refresh_from_db()
     assert action.version == 1 and action.start_date is None
+
+
+def test_it_traces_each_changed_field_of_the_sheet(world, personas, login):
+    action = world.actions["police_led"]
+    Action.objects.filter(pk=action.pk).update(
+        title="Ancien intitulé", territory="Centre", start_date=dt.date(2026, 1, 1)
+    )
+    Funding.objects.create(action=action, year=2026, funder="Ville", amount=Decimal("12500.50"))
+    coordinator = personas["coordination"]
+    client = login(coordinator)
+    before = timezone.now()
+
+    response = client.post(_url(action), _data(world, action))
+
+    assert response.status_code == 302
+    changes = {c.field: c for c in SheetChange.objects.filter(action=action)}
+    # lead and contributors are the carrier history's; unchanged fields leave no trace
+    assert set(changes) == {
+        "title",
+        "description",
+        "target_public",
+        "territory",
+        "objectives",
+        "means",
+        "priority",
+        "indicators",
+        "start_date",
+        "end_date",
+        "fundings",
+    }
+    assert (changes["title"].previous, changes["title"].value) == (
+        "Ancien intitulé",
+        "Renforcer la présence de proximité",
+    )
+    assert (changes["territory"].previous, changes["territory"].value) == (
+        "Centre",
+        "Quartier des Serres",
+    )
+    assert (changes["start_date"].previous, changes["start_date"].value) == (
+        "01/01/2026",
+        "25/11/2026",
+    )
+    assert (changes["end_date"].previous, changes["priority"].value) == ("", "Haute")
+    assert (changes["fundings"].previous, changes["fundings"].value) == (
+        "2026 Ville : 12 500,50 €",
+        "2026 Ville : 12 500,50 € ; 2027 FIPD : 3 000,00 €",
+    )
+    for change in changes.values():
+        assert change.author == coordinator
+        assert change.author_organisation == coordinator.organisation
+        assert change.created_at >= before
+
+
+def test_it_traces_nothing_for_a_sheet_saved_unchanged(world, personas):
+    action = world.actions["police_led"]
+    Funding.objects.create(action=action, year=2026, funder="Ville", amount=Decimal("10"))
+    action_edit_sheet(
+        action=action,
+        by=personas["coordination"],
+        data={"title": action.title, "end_date": None, "priority": ""},
+        fundings=[FundingLine(2026, "Ville", Decimal("10.00"))],
+        expected_version=1,
+    )
+    assert not SheetChange.objects.exists()
+
+
+def test_it_traces_nothing_when_the_edit_is_refused(world, personas):
+    action = world.actions["police_led"]
+    title = action.title
+    coordinator = personas["coordination"]
+    action_edit_sheet(action=action, by=coordinator, data={"title": "A"}, expected_version=1)
+    with pytest.raises(ActionConflict):
+        action_edit_sheet(action=action, by=coordinator, data={"title": "B"}, expected_version=1)
+    with pytest.raises(ValidationError):
+        action_edit_sheet(
+            action=action,
+            by=coordinator,
+            data={"title": "C"},
+            fundings=[FundingLine(1950, "Ville", Decimal(1))],
+            expected_version=2,
+        )
+    assert list(SheetChange.objects.values_list("previous", "value")) == [(title, "A")]
+
+
+def test_it_refuses_a_funding_year_out_of_bounds_through_the_service(world, personas):
+    action = world.actions["police_led"]
+    with pytest.raises(ValidationError) as error:
+        action_edit_sheet(
+            action=action,
+            by=personas["coordination"],
+            data={},
+            fundings=[FundingLine(2101, "Ville", Decimal(1))],
+            expected_version=1,
+        )
+    assert error.value.message_dict == {
+        "fundings": ["L'année doit être comprise entre 2000 et 2100."]
+    }

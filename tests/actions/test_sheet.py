@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.utils.html import escape
 from guardian.shortcuts import assign_perm
 
-from actions.models import CarrierChange, Funding, Priority, Status, SubAction, SubList
+from actions.models import (
+    CarrierChange,
+    Funding,
+    Priority,
+    SheetChange,
+    Status,
+    SubAction,
+    SubList,
+)
 from clspdr.permissions import ACTION_UPDATE_STATUS
 from tests.factories import OrganisationFactory, StatusUpdateFactory, UserFactory
 
@@ -220,6 +228,15 @@ def _grow(action, *, updates: int, organisations: int, author) -> None:
             lead=f"Pilote {i + 1}",
             added=[f"Contributeur {i}"],
         )
+        SheetChange.objects.create(
+            action=action,
+            author=other if i % 2 else author,
+            author_organisation=other.organisation if i % 2 else author.organisation,
+            created_at=start + dt.timedelta(days=i, hours=2),
+            field="title",
+            previous=f"Intitulé {i}",
+            value=f"Intitulé {i + 1}",
+        )
     for i in range(organisations):
         action.contributors.add(OrganisationFactory())
         Funding.objects.create(action=action, year=2023 + i, funder="Ville", amount=1000 + i)
@@ -244,4 +261,58 @@ def test_it_runs_the_same_number_of_queries_whatever_the_history_length(
     counts = (_count_queries(client, _url(small)), _count_queries(client, _url(big)))
     print(f"\nsheet queries as {persona}: 1 update -> {counts[0]}, 50 updates -> {counts[1]}")
     assert counts[0] == counts[1]
+    # The sheet changes joined the history (one more prefetch), access decided once saved one.
     assert counts[0] <= 15
+
+
+def _sheet_change(action, author, at, field="territory", previous="Centre", value="Serres"):
+    return SheetChange.objects.create(
+        action=action,
+        author=author,
+        author_organisation=author.organisation,
+        created_at=at,
+        field=field,
+        previous=previous,
+        value=value,
+    )
+
+
+def test_it_shows_sheet_changes_in_the_history_by_date(world, personas, login):
+    action = world.actions["police_led"]
+    coordinator, police = personas["coordination"], personas["police"]
+    day = timezone.datetime(2026, 3, 1, 9, 30, tzinfo=PARIS)
+    _sheet_change(action, coordinator, day, "start_date", "01/01/2024", "01/01/2025")
+    StatusUpdateFactory(
+        action=action,
+        author=police,
+        author_organisation=police.organisation,
+        created_at=day + dt.timedelta(days=1),
+        comment="Lancée",
+    )
+    _sheet_change(action, coordinator, day + dt.timedelta(days=2), "territory", "", "Serres")
+
+    html = login(personas["plenier"]).get(_url(action)).content.decode()
+
+    name = f"<strong>{coordinator.get_full_name()}</strong> ({coordinator.organisation})"
+    first = f"{name} a modifié « Date de début » : « 01/01/2024 » → « 01/01/2025 »"
+    last = f"{name} a modifié « Territoire » : (non renseigné) → « Serres »"
+    assert first in html and last in html
+    assert "1er mars 2026 à 09:30" in html
+    assert html.index(last) < html.index("Lancée") < html.index(first)
+
+
+def test_it_shows_the_sheet_changes_in_as_many_queries_whatever_their_number(
+    world, personas, login, django_assert_max_num_queries
+):
+    small, big = world.actions["police_led"], world.actions["ville_led"]
+    now = timezone.now()
+    _sheet_change(small, personas["coordination"], now)
+    for i in range(30):
+        author = UserFactory.create(organisation=OrganisationFactory.create())
+        _sheet_change(big, author, now - dt.timedelta(hours=i), value=f"Quartier {i}")
+    client = login(personas["plenier"])
+    client.get(_url(small))  # warm the session
+    few = _count_queries(client, _url(small))
+    with django_assert_max_num_queries(few):
+        page = client.get(_url(big)).content.decode()
+    assert page.count("a modifié « Territoire »") == 30

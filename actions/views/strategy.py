@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from actions.models import Action
+from actions.progress import axis_progress, strategy_progress
 from actions.selectors import recent_updates
 from axes.models import Axis, Strategy
-from axes.selectors import axis_progress, pick_current, strategy_progress
+from axes.selectors import pick_current
 from clspdr.permissions import require_perm
 
 if TYPE_CHECKING:

@@ -7,7 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from axes.loader import DEFAULT_STRATEGY_FILE, StrategyFileError, parse_strategy_file, strategy_load
+from actions.loader import (
+    DEFAULT_STRATEGY_FILE,
+    StrategyFileError,
+    parse_strategy_file,
+    strategy_load,
+)
 
 
 class Command(BaseCommand):

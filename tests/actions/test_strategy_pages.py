@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from actions.models import Action, Status
+from actions.progress import strategy_progress
 from axes.models import Strategy
-from axes.selectors import pick_current, strategy_progress
+from axes.selectors import pick_current
 from clspdr.models import Role
 from tests.factories import (
     ActionFactory,

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from actions.forms import FundingForm
+from actions.loader import StrategyFileError, parse_strategy, parse_strategy_file, strategy_load
 from actions.models import Action, Funding, SubAction, SubList
-from axes.loader import StrategyFileError, parse_strategy, strategy_load
 from axes.models import Axis, Strategy
 from governance.models import Body, BodyKind, Cadence, Organisation, OrganisationKind
 
@@ -327,7 +328,7 @@ def broken(tmp_path: Path, *replacements: tuple[str, str]) -> str:
         (
             'title = "Vidéoprotection"',
             "",
-            "axe 2, action 1 : champ « title » manquant",
+            "axe 2, action 1, champ « title » (ligne 75) : L'intitulé de l'action est obligatoire.",
         ),
         ('number = "2 bis"', "number = 1", "axe 1, action 1 : numéro en double"),
         ("number = 2\n", "number = 1\n", "axe 1 : numéro en double"),
@@ -358,7 +359,8 @@ def broken(tmp_path: Path, *replacements: tuple[str, str]) -> str:
         (
             'contributors = ["Association Exemple Jeunesse"',
             'contributors = ["Mairie de Saint-Exemple"',
-            "axe 1, action 1 : « Mairie de Saint-Exemple » pilote l'action",
+            "axe 1, action 1, champ « contributors » (ligne 39) : Mairie de Saint-Exemple pilote "
+            "l'action : elle ne peut pas être aussi partenaire contributeur.",
         ),
         ("amount = 12500", 'amount = "12.345"', "financement 3 : champ « amount »"),
     ],
@@ -381,8 +383,47 @@ def test_it_names_every_error_of_a_file(db, tmp_path):
     with pytest.raises(CommandError) as error:
         load(path)
     assert "axe 2, action 1 : clé inconnue « titel »" in str(error.value)
-    assert "axe 2, action 1 : champ « title » manquant" in str(error.value)
     assert "instance 1 : champ « kind » : valeur « assembly » inconnue" in str(error.value)
+
+
+def test_it_names_every_sheet_the_services_refuse_with_its_line(db, tmp_path):
+    path = broken(
+        tmp_path,
+        ("end_date = 2026-12-31", "end_date = 2024-01-01"),
+        ('{ year = 2025, funder = "FIPD"', '{ year = 2024, funder = "fipd"'),
+        ('title = "Vidéoprotection"', 'title = ""'),
+    )
+    with pytest.raises(StrategyFileError) as error:
+        strategy_load(data=parse_strategy_file(Path(path)))
+    assert error.value.errors == [
+        "axe 1, action 1, champ « end_date » (ligne 47) : "
+        "La date de fin doit être postérieure ou égale à la date de début.",
+        "axe 1, action 1, financement 3 (ligne 51) : "
+        "Le financement 2024 de « fipd » est saisi deux fois.",
+        "axe 2, action 1, champ « title » (ligne 77) : L'intitulé de l'action est obligatoire.",
+    ]
+    assert set(row_counts().values()) == {0}
+
+
+def test_it_refuses_a_funding_year_with_the_editors_message_and_its_line(db, tmp_path):
+    path = broken(tmp_path, ('{ year = 2024, funder = "Mairie', '{ year = 1950, funder = "Mairie'))
+    line = (
+        Path(path)
+        .read_text(encoding="utf-8")
+        .splitlines()
+        .index('  { year = 1950, funder = "Mairie de Saint-Exemple", amount = "8000.50" },')
+    )
+    editor = FundingForm({"year": "1950", "funder": "FIPD", "amount": "1"})
+    assert not editor.is_valid()
+    [message] = editor.errors["year"]
+
+    with pytest.raises(CommandError) as error:
+        load(path)
+
+    assert line + 1 == 50
+    assert f"  - axe 1, action 1, financement 2 (ligne 50) : {message}\n" in f"{error.value}\n"
+    assert message == "L'année doit être comprise entre 2000 et 2100."
+    assert set(row_counts().values()) == {0}
 
 
 def test_it_leaves_an_already_loaded_strategy_untouched_when_a_file_fails(manosque, tmp_path):
@@ -436,14 +477,21 @@ def test_it_refuses_an_ambiguous_reference(db):
 
 
 def test_it_refuses_an_end_before_the_start(db):
-    document = minimal(start_date="2024-05-01", end_date="2024-01-01")
+    document = minimal()
     document["strategy"]["end_year"] = 2019
     with pytest.raises(StrategyFileError) as error:
         parse_strategy(document)
     assert error.value.errors == [
         "stratégie : l'année de fin (« end_year ») précède l'année de début (« start_year »)",
-        "axe 1, action 1 : la date de fin précède la date de début",
     ]
+    data = parse_strategy(minimal(start_date="2021-05-01", end_date="2021-01-01"))
+    with pytest.raises(StrategyFileError) as error:
+        strategy_load(data=data)
+    assert error.value.errors == [
+        "axe 1, action 1, champ « end_date » : "
+        "La date de fin doit être postérieure ou égale à la date de début.",
+    ]
+    assert not Strategy.objects.exists()
 
 
 def test_it_loads_the_example_of_the_documentation(db):
@@ -459,13 +507,15 @@ def test_it_refuses_action_dates_outside_the_strategy_period(db):
     # The strategy runs 2020-2022: its actions may be dated from 2015 to 2027.
     document = minimal(start_date="0001-01-01", end_date=dt.date(2028, 1, 1))
     with pytest.raises(StrategyFileError) as error:
-        parse_strategy(document)
+        strategy_load(data=parse_strategy(document))
     assert error.value.errors == [
-        "axe 1, action 1 : champ « start_date » : la date doit être comprise entre le "
-        "1er janvier 2015 et le 31 décembre 2027",
-        "axe 1, action 1 : champ « end_date » : la date doit être comprise entre le "
-        "1er janvier 2015 et le 31 décembre 2027",
+        "axe 1, action 1, champ « start_date » : La date doit être comprise entre le "
+        "1er janvier 2015 et le 31 décembre 2027.",
+        "axe 1, action 1, champ « end_date » : La date doit être comprise entre le "
+        "1er janvier 2015 et le 31 décembre 2027.",
     ]
+    assert not Strategy.objects.exists()
     data = parse_strategy(minimal(start_date="2015-01-01", end_date=dt.date(2027, 12, 31)))
-    action = data.axes[0].actions[0]
+    strategy_load(data=data)
+    action = Action.objects.get()
     assert (action.start_date, action.end_date) == (dt.date(2015, 1, 1), dt.date(2027, 12, 31))

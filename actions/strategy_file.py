@@ -1,7 +1,10 @@
-"""Read and validate a strategy data file (TOML), described in docs/strategy-file-format.md.
+"""Read a strategy data file (TOML), described in docs/strategy-file-format.md.
 
-`parse_strategy_file` reads the whole file into dataclasses and collects every error with its
-place in the file, so that `axes.loader.strategy_load` never starts writing a bad file.
+`parse_strategy_file` reads the whole file into dataclasses and collects every error of form
+(types, keys, lengths, choices, references between tables) with its place in the file. The rules
+of an action's sheet are not checked here: `actions.loader.strategy_load` hands the sheets to the
+services, which apply the same rules as the sheet editor, and reports their errors at the line of
+the file they come from.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from actions.models import Priority
-from axes.models import date_range_message, plausible_dates
 from clspdr.text import forbidden_message
 from governance.models import BodyKind, Cadence, OrganisationKind
 
@@ -45,6 +48,7 @@ class FundingData:
     year: int
     funder: str
     amount: Decimal
+    line: int | None = None  # in the file, when read from one
 
 
 @dataclass
@@ -82,6 +86,12 @@ class ActionData:
     end_date: date | None = None
     fundings: list[FundingData] = field(default_factory=list)
     sublists: list[SubListData] = field(default_factory=list)
+    # Where the action's table and each of its keys are in the file, when read from one.
+    line: int | None = None
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int | None:
+        return self.key_lines.get(key, self.line)
 
 
 @dataclass
@@ -137,7 +147,14 @@ class _Table:
     def error(self, message: str) -> None:
         self.errors.append(f"{self.place} : {message}")
 
-    def text(self, key: str, *, required: bool = False, max_length: int | None = None) -> str:
+    def text(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
+        plain: bool = True,
+    ) -> str:
         value = self.raw.get(key, _MISSING)
         if value is _MISSING or (isinstance(value, str) and not value.strip()):
             if required:
@@ -149,7 +166,8 @@ class _Table:
         value = value.strip()
         if max_length is not None and len(value) > max_length:
             self.error(f"champ « {key} » : {max_length} caractères au plus ({len(value)})")
-        self._plain(key, value)
+        if plain:
+            self._plain(key, value)
         return value
 
     def _plain(self, key: str, value: str) -> None:
@@ -187,17 +205,13 @@ class _Table:
             )
         return value or default
 
-    def day(self, key: str, *, within: tuple[date, date] | None = None) -> date | None:
+    def day(self, key: str) -> date | None:
         value = self.raw.get(key, _MISSING)
         if value is _MISSING:
             return None
         day = _as_date(value)
         if day is None:
             self.error(f"champ « {key} » : date attendue (AAAA-MM-JJ)")
-        elif within is not None and not within[0] <= day <= within[1]:
-            message = date_range_message(*within).removesuffix(".")
-            self.error(f"champ « {key} » : {message[0].lower()}{message[1:]}")
-            return None
         return day
 
     def amount(self, key: str) -> Decimal:
@@ -210,14 +224,14 @@ class _Table:
                 raise InvalidOperation
             amount = Decimal(str(value).replace(",", ".").replace(" ", ""))
         except InvalidOperation:
-            amount = Decimal(-1)
+            amount = Decimal("NaN")
         exponent = amount.as_tuple().exponent
+        # The form of an amount only: whether it may be negative is the sheet's rule.
         if (
             not amount.is_finite()
-            or amount < 0
             or not isinstance(exponent, int)
             or exponent < -2
-            or amount >= 10**10
+            or abs(amount) >= 10**10
         ):
             self.error(f"champ « {key} » : montant en euros attendu (ex. 1500 ou 1500.50)")
             return Decimal(0)
@@ -264,7 +278,9 @@ def parse_strategy_file(path: Path) -> StrategyData:
         document = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
         raise StrategyFileError([f"fichier TOML mal formé : {_french_toml_error(exc)}"]) from None
-    return parse_strategy(document)
+    data = parse_strategy(document)
+    _locate(data, _Lines(content))
+    return data
 
 
 def _french_toml_error(exc: tomllib.TOMLDecodeError) -> str:
@@ -286,15 +302,8 @@ def parse_strategy(document: dict[str, Any]) -> StrategyData:
         _Table(document.get("strategy", {}), "stratégie", _STRATEGY_KEYS, errors)
     )
     data.organisations = _parse_organisations(top.tables("organisations"), errors)
-    # The sheets' dates stay near the strategy's period, as in the sheet editor.
-    dates = (
-        plausible_dates(data.start_year, data.end_year)
-        if data.start_year and data.end_year >= data.start_year
-        else None
-    )
     data.axes = [
-        _parse_axis(raw, position, dates, errors)
-        for position, raw in enumerate(top.tables("axes"), 1)
+        _parse_axis(raw, position, errors) for position, raw in enumerate(top.tables("axes"), 1)
     ]
     if not data.axes:
         top.error("aucun axe ([[axes]])")
@@ -357,9 +366,7 @@ def _parse_organisations(tables: list[Any], errors: list[str]) -> list[Organisat
 _AXIS_KEYS = {"number", "title", "priority_issue", "description", "actions"}
 
 
-def _parse_axis(
-    raw: object, position: int, dates: tuple[date, date] | None, errors: list[str]
-) -> AxisData:
+def _parse_axis(raw: object, position: int, errors: list[str]) -> AxisData:
     number = raw.get("number") if isinstance(raw, dict) else None
     place = f"axe {number}" if isinstance(number, int) else f"axe en position {position}"
     t = _Table(raw, place, _AXIS_KEYS, errors)
@@ -370,7 +377,7 @@ def _parse_axis(
         description=t.text("description"),
     )
     axis.actions = [
-        _parse_action(raw_action, place, index, dates, errors)
+        _parse_action(raw_action, place, index, errors)
         for index, raw_action in enumerate(t.tables("actions"), 1)
     ]
     _check_unique(
@@ -381,7 +388,7 @@ def _parse_axis(
     return axis
 
 
-_ACTION_KEYS = {
+ACTION_KEYS = {
     "number",
     "title",
     "description",
@@ -400,56 +407,42 @@ _ACTION_KEYS = {
 }
 
 
-def _parse_action(
-    raw: object,
-    axis_place: str,
-    position: int,
-    dates: tuple[date, date] | None,
-    errors: list[str],
-) -> ActionData:
+def _parse_action(raw: object, axis_place: str, position: int, errors: list[str]) -> ActionData:
     number = raw.get("number") if isinstance(raw, dict) else None
     label = number if isinstance(number, (str, int)) and str(number).strip() else None
     place = (
         f"{axis_place}, action {label}" if label else f"{axis_place}, action en position {position}"
     )
-    t = _Table(raw, place, _ACTION_KEYS, errors)
+    t = _Table(raw, place, ACTION_KEYS, errors)
+    # The sheet's texts: whether they are filled in and plain is the sheet's rule (services).
+    sheet_text = partial(t.text, plain=False)
     action = ActionData(
         number=t.number("number", required=True),
         position=position,
-        title=t.text("title", required=True, max_length=300),
-        description=t.text("description"),
+        title=sheet_text("title", max_length=300),
+        description=sheet_text("description"),
         lead=t.text("lead", max_length=200),
         contributors=t.texts("contributors"),
-        target_public=t.text("target_public"),
-        territory=t.text("territory", max_length=300),
-        objectives=t.text("objectives"),
-        means=t.text("means"),
+        target_public=sheet_text("target_public"),
+        territory=sheet_text("territory", max_length=300),
+        objectives=sheet_text("objectives"),
+        means=sheet_text("means"),
         priority=t.choice("priority", Priority.values, required=False),
-        indicators=t.text("indicators"),
-        start_date=t.day("start_date", within=dates),
-        end_date=t.day("end_date", within=dates),
+        indicators=sheet_text("indicators"),
+        start_date=t.day("start_date"),
+        end_date=t.day("end_date"),
     )
-    if action.start_date and action.end_date and action.end_date < action.start_date:
-        t.error("la date de fin précède la date de début")
     for index, raw_funding in enumerate(t.tables("fundings"), 1):
         f = _Table(
             raw_funding, f"{place}, financement {index}", {"year", "funder", "amount"}, errors
         )
         action.fundings.append(
             FundingData(
-                year=f.integer("year", required=True, low=1900, high=2200),
-                funder=f.text("funder", required=True, max_length=150),
+                year=f.integer("year", required=True),
+                funder=f.text("funder", max_length=150, plain=False),
                 amount=f.amount("amount"),
             )
         )
-    _check_unique(
-        [
-            (f"{place}, financement {f.year} {f.funder}", (f.year, f.funder.casefold()))
-            for f in action.fundings
-        ],
-        "année et financeur",
-        errors,
-    )
     action.sublists = [
         _parse_sublist(raw_list, place, index, errors)
         for index, raw_list in enumerate(t.tables("sublists"), 1)
@@ -519,3 +512,64 @@ def _check_bodies(data: StrategyData, errors: list[str]) -> None:
             on_axis = f" pour l'axe {body.axis}" if body.axis else ""
             errors.append(f"instance {position} : type « {body.kind} »{on_axis} en double")
         seen.add((body.kind, body.axis))
+
+
+# --- Where things are in the file ------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\s-]+?)\s*\]\]?\s*(#.*)?$")
+
+
+class _Lines:
+    """The lines of the tables of a TOML file: tomllib gives the values, not where they are."""
+
+    def __init__(self, content: str) -> None:
+        self.lines = content.splitlines()
+        self.headers: list[tuple[int, str]] = []  # (line number, dotted table name)
+        multiline: str | None = None  # the quotes of the multi-line string being read
+        for number, text in enumerate(self.lines, 1):
+            if multiline is None and (match := _HEADER.match(text)):
+                self.headers.append((number, re.sub(r"\s", "", match.group(1))))
+            for quotes in ('"""', "'''"):
+                if multiline in (None, quotes) and text.count(quotes) % 2:
+                    multiline = None if multiline else quotes
+
+    def table(self, name: str, index: int) -> tuple[int, int, int] | None:
+        """The `index`-th (from 0) [[name]] of the file: its header's line, the last line of
+        its own keys, and the last line of its sub-tables."""
+        starts = [i for i, (_, header) in enumerate(self.headers) if header == name]
+        if index >= len(starts):
+            return None
+        i = starts[index]
+        following = self.headers[i + 1 :]
+        end = next((n - 1 for n, _ in following), len(self.lines))
+        nested = next(
+            (n - 1 for n, header in following if not header.startswith(name + ".")),
+            len(self.lines),
+        )
+        return self.headers[i][0], end, nested
+
+    def keys(self, key: str, first: int, last: int) -> list[int]:
+        """The lines, between `first` and `last`, where `key` is given a value (`key = ...`,
+        also inside an inline table)."""
+        pattern = re.compile(rf"(^|[{{,])\s*{re.escape(key)}\s*=")
+        return [n for n in range(first, last + 1) if pattern.search(self.lines[n - 1])]
+
+
+def _locate(data: StrategyData, lines: _Lines) -> None:
+    """Note where each action, each of its keys and each of its fundings are in the file."""
+    actions = (action for axis in data.axes for action in axis.actions)
+    for index, action in enumerate(actions):
+        table = lines.table("axes.actions", index)
+        if table is None:  # an action written as an inline table: no line known
+            continue
+        action.line, end, nested = table
+        for key in ACTION_KEYS:
+            found = lines.keys(key, action.line, end)
+            if found:
+                action.key_lines[key] = found[0]
+        years = lines.keys("year", action.line, nested)
+        if len(years) == len(action.fundings):
+            action.fundings = [
+                FundingData(f.year, f.funder, f.amount, line=year)
+                for f, year in zip(action.fundings, years, strict=True)
+            ]

@@ -1,8 +1,10 @@
 """Load a local strategy from its data file (TOML), described in docs/strategy-file-format.md.
 
-Two steps, so that a bad file writes nothing: `parse_strategy_file` (axes/strategy_file.py)
-reads and validates the whole file, then `strategy_load` creates, inside one transaction, what
-the database does not hold yet.
+Two steps: `parse_strategy_file` (actions/strategy_file.py) reads the whole file and checks its
+form, then `strategy_load` creates, inside one transaction, what the database does not hold
+yet. Actions and their budgets are created through the services (`action_create`,
+`funding_create`), under the rules of the sheet editor; their refusals are collected with their
+line in the file, and a file with any error writes nothing.
 
 Loading only ever creates: a row found by its natural key is left as it is, because a partner
 or the coordinator may have edited it since the last load.
@@ -13,12 +15,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from actions.models import Action, Funding, SubAction, SubList
-from axes.models import Axis, Strategy
-from axes.strategy_file import (
+from actions.models import Action, SubAction, SubList
+from actions.services import (
+    SHEET_FIELDS,
+    FundingLine,
+    action_create,
+    funding_create,
+    funding_errors,
+)
+from actions.strategy_file import (
+    ACTION_KEYS,
     DEFAULT_STRATEGY_FILE,
     ActionData,
     AxisData,
@@ -29,6 +39,7 @@ from axes.strategy_file import (
     parse_strategy,
     parse_strategy_file,
 )
+from axes.models import Axis, Strategy
 from governance.models import Body, Organisation
 
 __all__ = [
@@ -94,6 +105,7 @@ class _Loader:
         self.data = data
         self.organisations: dict[str, Organisation] = {}
         self.report: LoadReport
+        self.errors: list[str] = []
 
     def keep(self, key: str, created: bool) -> None:
         (self.report.created if created else self.report.existing)[key] += 1
@@ -129,6 +141,8 @@ class _Loader:
                 },
             )
             self.keep("bodies", created)
+        if self.errors:
+            raise StrategyFileError(self.errors)
         return self.report
 
     def _organisation(self, org: OrganisationData) -> tuple[Organisation, bool]:
@@ -159,13 +173,6 @@ class _Loader:
                 for reference in filter(None, [action.lead, *action.contributors]):
                     if reference not in names:
                         errors.extend(self._find(reference, place, found, names))
-                if action.lead and action.lead in names:
-                    lead = names[action.lead]
-                    if lead in {names.get(ref) for ref in action.contributors}:
-                        errors.append(
-                            f"{place} : « {lead} » pilote l'action, elle ne peut pas être "
-                            "aussi partenaire contributeur"
-                        )
         if errors:
             raise StrategyFileError(errors)
         return found
@@ -199,35 +206,61 @@ class _Loader:
         return axis
 
     def _action(self, axis: Axis, data: ActionData) -> None:
-        action, created = Action.objects.get_or_create(
-            axis=axis,
-            number=data.number,
-            defaults={
-                "position": data.position,
-                "title": data.title,
-                "description": data.description,
-                "lead_organisation": self.organisations[data.lead] if data.lead else None,
-                "target_public": data.target_public,
-                "territory": data.territory,
-                "objectives": data.objectives,
-                "means": data.means,
-                "priority": data.priority,
-                "indicators": data.indicators,
-                "start_date": data.start_date,
-                "end_date": data.end_date,
-            },
-        )
-        self.keep("actions", created)
+        action = Action.objects.filter(axis=axis, number=data.number).first()
+        self.keep("actions", action is None)
         # The sheet (partners, funding) belongs to the action: written only when it is created.
-        if created:
-            action.contributors.set([self.organisations[ref] for ref in data.contributors])
-            for funding in data.fundings:
-                Funding.objects.create(
-                    action=action, year=funding.year, funder=funding.funder, amount=funding.amount
-                )
+        if action is None:
+            action = self._create_action(axis, data)
+            lines = [FundingLine(f.year, f.funder, f.amount) for f in data.fundings]
+            for index, funding in enumerate(data.fundings):
+                place = f"axe {axis.number}, action {data.number}, financement {index + 1}"
+                self._funding(action, lines[: index + 1], place, funding.line or data.line)
+        if action is not None:
+            for sublist in data.sublists:
+                self._sublist(action, sublist)
+
+    def _create_action(self, axis: Axis, data: ActionData) -> Action | None:
+        """The action through the service, or None after noting why the service refused it."""
+        sheet = {name: getattr(data, name, None) for name in SHEET_FIELDS}
+        sheet["lead_organisation"] = self.organisations[data.lead] if data.lead else None
+        action = Action(axis=axis, number=data.number, position=data.position, **sheet)
+        try:
+            return action_create(
+                action=action,
+                by=None,
+                contributors=[self.organisations[ref] for ref in data.contributors],
+            )
+        except ValidationError as error:
+            place = f"axe {axis.number}, action {data.number}"
+            for name, messages in _messages(error):
+                key = _FILE_KEYS.get(name, name)
+                where = f"{place}, champ « {key} »" if key in ACTION_KEYS else place
+                self._refused(where, data.line_of(key), messages)
+            return None
+
+    def _funding(
+        self,
+        action: Action | None,
+        lines: list[FundingLine],
+        place: str,
+        line_number: int | None,
+    ) -> None:
+        """The last of `lines`, through the service; the others come before it in the file."""
+        *earlier, line = lines
+        try:
+            if action is None:  # refused: its budget's rows are still checked
+                if errors := funding_errors(line, earlier=earlier):
+                    raise ValidationError(errors)
+            else:
+                funding_create(action=action, by=None, line=line)
                 self.keep("fundings", True)
-        for sublist in data.sublists:
-            self._sublist(action, sublist)
+        except ValidationError as error:
+            messages = [m for _, ms in _messages(error) for m in ms]
+            self._refused(place, line_number, messages)
+
+    def _refused(self, place: str, line: int | None, messages: list[str]) -> None:
+        where = f"{place} (ligne {line})" if line else place
+        self.errors.extend(f"{where} : {message}" for message in messages)
 
     def _sublist(self, action: Action, data: SubListData) -> None:
         sublist, created = SubList.objects.get_or_create(
@@ -249,10 +282,22 @@ class _Loader:
             self.keep("subactions", created)
 
 
+# The services' names of the sheet's fields, as the file names them.
+_FILE_KEYS = {"lead_organisation": "lead"}
+
+
+def _messages(error: ValidationError) -> list[tuple[str, list[str]]]:
+    if hasattr(error, "error_dict"):
+        return list(error.message_dict.items())
+    return [("", error.messages)]
+
+
 def strategy_load(*, data: StrategyData) -> LoadReport:
     """Create the rows of `data` that do not exist yet; never change an existing row.
 
-    Atomic: an unresolvable organisation reference raises StrategyFileError before any write.
+    Atomic: an unresolvable organisation reference raises StrategyFileError before any write;
+    a sheet the services refuse raises it once every action has been tried, and the
+    transaction writes nothing.
     """
     with transaction.atomic():
         return _Loader(data).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
@@ -14,6 +14,7 @@ from actions.progress import axis_progress, strategy_progress
 from actions.selectors import recent_updates
 from axes.models import Axis, Strategy
 from axes.selectors import pick_current
+from clspdr.http import AuthenticatedHttpRequest
 from clspdr.permissions import require_perm
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _render_strategy(
-    request: HttpRequest, user: User, strategy: Strategy | None, strategies: list[Strategy]
+    request: AuthenticatedHttpRequest, user: User, strategy: Strategy | None, strategies: list[Strategy]
 ) -> HttpResponse:
     context: dict[str, object] = {"strategy": strategy, "strategies": strategies}
     if strategy is not None:
@@ -34,7 +35,7 @@ def _render_strategy(
 
 @login_required
 @require_safe
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The current strategy: the one running this year, else the latest."""
     user = require_perm(request, "plan.view")
     strategies = list(Strategy.objects.all())
@@ -43,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
-def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def strategy_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     user = require_perm(request, "plan.view")
     strategies = list(Strategy.objects.all())
     strategy = next((s for s in strategies if s.slug == slug), None)
@@ -54,7 +55,7 @@ def strategy_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_safe
-def axis_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def axis_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = require_perm(request, "plan.view")
     axis = get_object_or_404(Axis.objects.select_related("strategy"), pk=pk)
     actions = Action.objects.visible_to(user).filter(axis=axis)

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def _render_strategy(
-    request: AuthenticatedHttpRequest, user: User, strategy: Strategy | None, strategies: list[Strategy]
+    request: AuthenticatedHttpRequest,
+    user: User,
+    strategy: Strategy | None,
+    strategies: list[Strategy],
 ) -> HttpResponse:
     context: dict[str, object] = {"strategy": strategy, "strategies": strategies}
     if strategy is not None:

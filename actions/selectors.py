@@ -1,7 +1,7 @@
 """Reads of the action plan used by several pages (home, dashboard, list, exports).
 
 Each takes the caller's restricted queryset or user, so every read starts from
-`Action.objects.visible_to(user)` (STYLE #2).
+`Action.objects.visible_to(user)`: access is restricted at the source, before any filter.
 """
 
 from __future__ import annotations

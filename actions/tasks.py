@@ -1,4 +1,4 @@
-"""Celery tasks of the action plan: thin adapters over services (STYLE #6)."""
+"""Celery tasks of the action plan: thin adapters over services (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a French page, or an HX-Redirect to the login page for htmx.
 
     An htmx POST that fails the CSRF check almost always means the session (and its token)
-    expired; without the redirect htmx would swallow the 403 and the click would do nothing
-    (ECOSYSTEM.md §3.2). The status stays 403: htmx 2 follows HX-Redirect whatever the status.
+    expired; without the redirect htmx would swallow the 403 (it swaps no error response by
+    default) and the click would do nothing. The status stays 403: htmx 2 follows HX-Redirect
+    whatever the status.
     """
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=403)

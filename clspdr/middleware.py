@@ -1,4 +1,4 @@
-"""Session and response hardening that Django does not ship (SECURITY.md T-12, T-31).
+"""Session and response hardening that Django does not ship (docs/security.md, T-12 and T-31).
 
 Idle timeout is plain Django (SESSION_COOKIE_AGE + SESSION_SAVE_EVERY_REQUEST, sessions in the
 database). These middlewares add the absolute lifetime, `no-store` on every authenticated

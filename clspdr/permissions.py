@@ -1,4 +1,4 @@
-"""The permission vocabulary, declared once (STYLE #4).
+"""The permission vocabulary, declared once (docs/architecture.md, "Where rules live").
 
 Each name is granted by exactly one rule function, registered by the app that owns the object
 type (e.g. `actions/access.py`). Asking for a name that is not declared raises, so a typo can

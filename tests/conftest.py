@@ -1,4 +1,4 @@
-"""Personas (STYLE #10): one account per kind of person, in a small but complete world.
+"""Personas (docs/architecture.md): one account per kind of person, in a small but complete world.
 
 `world` builds a strategy with two axes and three actions, the governance bodies and the
 organisations; `personas` maps a persona name to its user (None for anonymous). Every

@@ -1,4 +1,4 @@
-"""Helpers for query-count guards (STYLE #11): build many realistic actions, count queries.
+"""Helpers for query-count guards (a page's count must not grow with its rows): build many realistic actions, count queries.
 
 A page passes the guard when it runs the same number of queries with 1 and with 50 actions:
 

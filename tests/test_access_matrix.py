@@ -1,4 +1,4 @@
-"""Every URL of the project, as every persona (STYLE #10, PRODUCT.md §2).
+"""Every URL of the project, as every persona (tests/conftest.py).
 
 The URLconf is walked, not listed: a new URL without an expectation below fails
 `test_it_has_an_expectation_for_every_url`, so nobody can add a page without saying who may

@@ -1,4 +1,4 @@
-"""The web tier without Redis (issue 3, SECURITY.md §4.3, T-44/T-51).
+"""The web tier without Redis (issue 3; docs/security.md, T-44 and T-51).
 
 Decision: sessions and the login throttling counters live in the database (default cache),
 and no web request publishes to the broker, so logging in, reading and updating the plan do

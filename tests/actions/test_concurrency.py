@@ -1,4 +1,4 @@
-"""Two people saving the same action at once (SECURITY.md T-43, §4.1): the second one gets a
+"""Two people saving the same action at once (docs/security.md, T-43): the second one gets a
 clear conflict, the first one's change is intact, nothing is lost.
 
 The service tests use two real database connections (one per thread, as Django gives each

@@ -19,7 +19,7 @@ from axes.models import Axis, Strategy
 from governance.models import Body, BodyKind, Cadence, Organisation, OrganisationKind
 
 DATA = Path(__file__).parent / "data"
-# A copy of /work/shared/seed/, the document the data file was transcribed from.
+# A copy of the published strategy document the data file was transcribed from.
 SEED = DATA / "strategie-locale-manosque-2023-2027.txt"
 FIXTURE = DATA / "exemple-2024-2026.toml"
 SLUG = "manosque-2023-2027"

@@ -223,7 +223,7 @@ def test_it_writes_in_french_with_a_link_to_each_sheet(world, personas, mailoutb
 
 
 def test_it_names_nobody(world, personas, mailoutbox):
-    """SECURITY T-10: no name of a person in the e-mail, only organisations and actions."""
+    """T-10 (docs/security.md): no name of a person in the e-mail, only organisations and actions."""
     _weekly_check(today=TODAY)
 
     assert mailoutbox

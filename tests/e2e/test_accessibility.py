@@ -1,4 +1,4 @@
-"""Accessibility in a real browser (RGAA 4.1, PRODUCT.md §6): every page, as every persona.
+"""Accessibility in a real browser (RGAA 4.1): every page, as every persona.
 
 For each persona, one browser context logs in once and opens every page `a11y.pages_for`
 lists (the access matrix's 200s, plus the states after an htmx filter, a refused form, a

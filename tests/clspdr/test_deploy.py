@@ -143,7 +143,10 @@ def test_it_wires_the_session_and_csrf_hardening_in_production(production):
     values = production
     middleware = values["middleware"]
     session = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
-    assert middleware[session + 1] == "clspdr.middleware.AbsoluteSessionLifetimeMiddleware"
+    assert middleware[session + 1 : session + 3] == [
+        "clspdr.middleware.IdleSessionRefreshMiddleware",
+        "clspdr.middleware.AbsoluteSessionLifetimeMiddleware",
+    ]
     assert "clspdr.middleware.ClearSiteDataOnLogoutMiddleware" in middleware
     assert "clspdr.middleware.NoStoreForAuthenticatedMiddleware" in middleware
     assert values["CSRF_FAILURE_VIEW"] == "clspdr.errors.csrf_failure"

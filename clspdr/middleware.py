@@ -40,7 +40,7 @@ class IdleSessionRefreshMiddleware:
     logged-in request marks the session modified only when its last save is older than the
     interval, so a session ends between SESSION_COOKIE_AGE - interval and SESSION_COOKIE_AGE
     after the last request: early by at most the interval, never late. A request that changes
-    the session anyway (login, a message kept in it) is saved by Django and restamped for free.
+    the session anyway (login, password change) is saved by Django and restamped for free.
     Place it right after SessionMiddleware, so it sees what every inner layer changed.
     """
 

@@ -43,6 +43,16 @@ def account_for_login(login: str) -> User | None:
 
 
 class AuthenticationBackend(AllauthBackend):
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        # The user of every request, read afresh so that a deactivation or a password change
+        # ends the session at the next request. Every page's header names the person's
+        # organisation (templates/base.html): it comes in the same query, not in a second one.
+        try:
+            user = User._default_manager.select_related("organisation").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def authenticate(
         self, request: HttpRequest | None, **credentials: Any
     ) -> AbstractBaseUser | None:

@@ -1,8 +1,9 @@
 """Session and response hardening that Django does not ship (docs/security.md, T-12 and T-31).
 
-Idle timeout is plain Django (SESSION_COOKIE_AGE + SESSION_SAVE_EVERY_REQUEST, sessions in the
-database). These middlewares add the absolute lifetime, `no-store` on every authenticated
-response and `Clear-Site-Data` when a session ends.
+Sessions live in the database; a session's idle deadline is its row's `expire_date`,
+SESSION_COOKIE_AGE after its last save. These middlewares push that deadline forward at most
+once a SESSION_REFRESH_INTERVAL (so a read request writes nothing), and add the absolute
+lifetime, `no-store` on every authenticated response and `Clear-Site-Data` when a session ends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
 _STARTED_KEY = "_session_started_at"
+_REFRESHED_KEY = "_session_refreshed_at"
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -28,6 +30,34 @@ def _is_logged_in(request: HttpRequest) -> bool:
 
 def _clear_site_data(response: HttpResponse) -> None:
     response["Clear-Site-Data"] = CLEAR_SITE_DATA
+
+
+class IdleSessionRefreshMiddleware:
+    """Keep an active session alive, writing it at most once a SESSION_REFRESH_INTERVAL.
+
+    Django pushes the idle deadline forward only when it saves the session; saving on every
+    request (SESSION_SAVE_EVERY_REQUEST) cost an UPDATE and a commit per page read. Here a
+    logged-in request marks the session modified only when its last save is older than the
+    interval, so a session ends between SESSION_COOKIE_AGE - interval and SESSION_COOKIE_AGE
+    after the last request: early by at most the interval, never late. A request that changes
+    the session anyway (login, password change) is saved by Django and restamped for free.
+    Place it right after SessionMiddleware, so it sees what every inner layer changed.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = request.session
+        if _is_logged_in(request):
+            now = time.time()
+            last = session.get(_REFRESHED_KEY)
+            # A stamp in the future (the clock went back) counts as stale, not as fresh forever.
+            stale = last is None or not 0 <= now - float(last) < settings.SESSION_REFRESH_INTERVAL
+            if session.modified or stale:
+                session[_REFRESHED_KEY] = now
+        return response
 
 
 class AbsoluteSessionLifetimeMiddleware:

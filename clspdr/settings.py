@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "clspdr.middleware.IdleSessionRefreshMiddleware",
     "clspdr.middleware.AbsoluteSessionLifetimeMiddleware",
     "clspdr.middleware.ClearSiteDataOnLogoutMiddleware",
     "clspdr.middleware.NoStoreForAuthenticatedMiddleware",
@@ -302,10 +303,16 @@ ACCOUNT_RATE_LIMITS = {
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous sees nothing
 
-# Sessions live in the database so a Redis outage logs nobody out.
+# Sessions live in the database so a Redis outage logs nobody out. The idle deadline
+# (SESSION_COOKIE_AGE after the last save) is pushed forward at most once a
+# SESSION_REFRESH_INTERVAL by clspdr/middleware.py, not by a write on every request: a session
+# ends 29 to 30 minutes after the last request, and a page read writes nothing.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_INTERVAL = 60
+if not 0 < SESSION_REFRESH_INTERVAL < SESSION_COOKIE_AGE:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT must be longer than one minute.")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_LIFETIME = env_int("SESSION_ABSOLUTE_LIFETIME", 10 * 60 * 60)
 

@@ -143,10 +143,22 @@ def test_it_wires_the_session_and_csrf_hardening_in_production(production):
     values = production
     middleware = values["middleware"]
     session = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
-    assert middleware[session + 1] == "clspdr.middleware.AbsoluteSessionLifetimeMiddleware"
+    assert middleware[session + 1 : session + 3] == [
+        "clspdr.middleware.IdleSessionRefreshMiddleware",
+        "clspdr.middleware.AbsoluteSessionLifetimeMiddleware",
+    ]
     assert "clspdr.middleware.ClearSiteDataOnLogoutMiddleware" in middleware
     assert "clspdr.middleware.NoStoreForAuthenticatedMiddleware" in middleware
     assert values["CSRF_FAILURE_VIEW"] == "clspdr.errors.csrf_failure"
+
+
+def test_it_refuses_an_idle_timeout_no_longer_than_the_refresh_interval():
+    """The idle deadline is pushed forward once a minute (clspdr/middleware.py): a timeout of
+    a minute or less would end sessions in the middle of their activity."""
+    result = _run(["manage.py", "check"], **{**PRODUCTION_ENV, "SESSION_IDLE_TIMEOUT": "60"})
+    assert result.returncode != 0
+    assert "SESSION_IDLE_TIMEOUT must be longer than one minute" in result.stderr
+    assert _production_settings(**{**PRODUCTION_ENV, "SESSION_IDLE_TIMEOUT": "61"})
 
 
 def test_it_throttles_logins_per_client_not_per_proxy(production):

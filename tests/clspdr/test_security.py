@@ -6,10 +6,11 @@ be rendered from views that fail on purpose.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -123,48 +124,100 @@ def test_it_lets_anonymous_pages_keep_their_own_cache_policy(client, db):
 def test_it_uses_a_30_minute_idle_timeout_kept_in_the_database(settings):
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # The deadline is pushed forward once a minute at most (clspdr/middleware.py), not by a
+    # write on every request; the CSRF token lives in its cookie, so it never writes one either.
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert settings.SESSION_REFRESH_INTERVAL == 60
+    assert settings.CSRF_USE_SESSIONS is False
     assert settings.SESSION_ABSOLUTE_LIFETIME == 10 * 60 * 60
 
 
-def test_it_extends_the_idle_deadline_on_every_request(client, camille):
-    key = _log_in(client)
-    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=5))
-    assert _is_logged_in(client)
-    expiry = Session.objects.get(pk=key).expire_date
-    assert expiry > timezone.now() + timedelta(minutes=29)
+# The session tests travel in time: the clock stands still (tick=False) and moves only when a
+# test shifts it, so a deadline is hit to the second.
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+REFRESH = timedelta(seconds=60)
 
 
-def test_it_logs_out_after_31_idle_minutes(client, camille):
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def _expiry(key: str) -> datetime:
+    return Session.objects.get(pk=key).expire_date
+
+
+def _stay_active(client: Client, clock: time_machine.Traveller, minutes: int) -> None:
+    """A page every 20 minutes for `minutes` minutes: never idle for long, always logged in."""
+    assert minutes % 20 == 0
+    for _ in range(minutes // 20):
+        clock.shift(timedelta(minutes=20))
+        assert _is_logged_in(client), timezone.now()
+
+
+def test_it_extends_the_idle_deadline_at_most_once_a_minute(client, camille, clock):
     key = _log_in(client)
+    assert _expiry(key) == START + timedelta(minutes=30)
+
+    clock.shift(REFRESH - timedelta(seconds=1))
     assert _is_logged_in(client)
-    # 31 minutes without a request: the 30-minute deadline set by the last one has passed.
-    Session.objects.filter(pk=key).update(expire_date=timezone.now() - timedelta(minutes=1))
+    assert _expiry(key) == START + timedelta(minutes=30)  # not written
+
+    clock.shift(timedelta(seconds=1))
+    assert _is_logged_in(client)
+    assert _expiry(key) == START + REFRESH + timedelta(minutes=30)
+
+
+# Where the last request falls after the last write: right on it, or up to one interval later.
+LAST_REQUEST_OFFSETS = [timedelta(0), timedelta(seconds=30), REFRESH - timedelta(seconds=1)]
+
+
+@pytest.mark.parametrize("offset", LAST_REQUEST_OFFSETS)
+def test_it_logs_out_30_minutes_after_the_last_request(client, camille, clock, offset):
+    _log_in(client)
+    clock.shift(offset)
+    assert _is_logged_in(client)
+
+    clock.shift(timedelta(minutes=30))
+
     assertRedirects(
         client.get(HOME_URL), f"{LOGIN_URL}?next={HOME_URL}", fetch_redirect_response=False
     )
 
 
-def _age_session(key: str, seconds: float) -> None:
-    from django.contrib.sessions.backends.db import SessionStore
-
-    store = SessionStore(session_key=key)
-    store["_session_started_at"] = time.time() - seconds
-    store.save()
-
-
-def test_it_stamps_the_session_start_at_login(client, camille):
-    before = time.time()
+@pytest.mark.parametrize("offset", LAST_REQUEST_OFFSETS)
+def test_it_keeps_a_session_29_minutes_after_the_last_request(client, camille, clock, offset):
+    # The deadline runs from the last write, which is at most one interval before the last
+    # request: a session ends early by at most the refresh interval, never late.
     _log_in(client)
-    started = client.session["_session_started_at"]
-    assert before <= started <= time.time()
+    clock.shift(offset)
+    assert _is_logged_in(client)
+
+    clock.shift(timedelta(minutes=30) - REFRESH)
+
+    assert _is_logged_in(client)
 
 
-def test_it_logs_out_after_10_hours_even_when_active(client, camille, settings):
+def test_it_keeps_an_active_session_alive_past_the_idle_timeout(client, camille, clock):
+    _log_in(client)
+    for _ in range(90):  # 45 minutes, a page every 30 s: half of them write nothing
+        clock.shift(timedelta(seconds=30))
+        assert _is_logged_in(client), timezone.now()
+
+
+def test_it_stamps_the_session_start_at_login(client, camille, clock):
+    _log_in(client)
+    assert client.session["_session_started_at"] == START.timestamp()
+
+
+def test_it_logs_out_after_10_hours_even_when_active(client, camille, clock, settings):
     key = _log_in(client)
-    assert _is_logged_in(client)  # active: the idle deadline is fresh
-    _age_session(key, settings.SESSION_ABSOLUTE_LIFETIME + 60)
+    _stay_active(client, clock, minutes=9 * 60 + 40)
+    clock.shift(timedelta(minutes=19))
+    assert _is_logged_in(client)  # 9 h 59 min after login
 
+    clock.shift(timedelta(minutes=2))
     response = client.get(HOME_URL)
 
     assertRedirects(response, f"{LOGIN_URL}?next={HOME_URL}", fetch_redirect_response=False)
@@ -172,18 +225,14 @@ def test_it_logs_out_after_10_hours_even_when_active(client, camille, settings):
     assert not Session.objects.filter(session_key=key).exists()
 
 
-def test_it_keeps_a_session_just_under_the_absolute_lifetime(client, camille, settings):
-    key = _log_in(client)
-    _age_session(key, settings.SESSION_ABSOLUTE_LIFETIME - 60)
-    assert _is_logged_in(client)
-
-
-def test_it_starts_the_clock_again_after_a_new_login(client, camille, settings):
-    key = _log_in(client)
-    _age_session(key, settings.SESSION_ABSOLUTE_LIFETIME + 60)
-    client.get(HOME_URL)  # logged out
+def test_it_starts_the_clock_again_after_a_new_login(client, camille, clock):
     _log_in(client)
-    assert _is_logged_in(client)
+    _stay_active(client, clock, minutes=10 * 60)
+    clock.shift(timedelta(minutes=1))
+    assert not _is_logged_in(client)  # 10 h 1 min after the first login
+
+    _log_in(client)
+    _stay_active(client, clock, minutes=9 * 60)  # 19 h after the first login
 
 
 # --- Headers (T-38) ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.load import HOST
 
 WORKERS = 2
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0  # Django and the apps load slowly on a machine busy with other work
 STOP_TIMEOUT = 10.0
 
 

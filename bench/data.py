@@ -323,12 +323,31 @@ def post_versions(count: int, sheet_pk: int) -> dict[int, int]:
     return dict(actions.order_by("pk").values_list("pk", "version")[:count])
 
 
-def forget_posts(pool: Sequence[int], since: datetime.datetime) -> int:
-    """Remove the status updates the POST scenario wrote since `since`: the next dataset's
-    POST and sheets start from the same histories, not ones grown by the previous measure."""
-    from actions.models import StatusUpdate
+PostState = dict[int, tuple[str, int, "datetime.datetime | None"]]
+
+
+def post_state(pool: Sequence[int]) -> PostState:
+    """Status, progress and last update of the POST's actions, to put back by forget_posts."""
+    from actions.models import Action
+
+    rows = Action.objects.filter(pk__in=pool).values_list(
+        "pk", "status", "progress", "last_update_at"
+    )
+    return {pk: (status, progress, last) for pk, status, progress, last in rows}
+
+
+def forget_posts(pool: Sequence[int], since: datetime.datetime, state: PostState) -> int:
+    """Remove the status updates the POST scenario wrote since `since` and put back the
+    actions' status, progress and last update (not their version, which only goes up): the
+    next dataset starts from the same histories, and the demo's stale actions are stale
+    again for the weekly reminder."""
+    from actions.models import Action, StatusUpdate
 
     deleted, _ = StatusUpdate.objects.filter(action__in=pool, created_at__gte=since).delete()
+    for pk, (status, progress, last_update_at) in state.items():
+        Action.objects.filter(pk=pk).update(
+            status=status, progress=progress, last_update_at=last_update_at
+        )
     return deleted
 
 

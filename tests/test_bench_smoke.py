@@ -209,3 +209,23 @@ def test_it_counts_each_request_and_the_weekly_reminder(world, personas, bench_u
     assert all(count > 0 for count in counts.values())
     reminder = data.count_reminder_queries()
     assert reminder.queries > 0 and reminder.strategies >= 1
+
+
+def test_it_forgets_the_status_updates_of_the_post_and_puts_the_actions_back(world, personas):
+    from django.utils import timezone
+
+    from actions.models import Action
+
+    targets = data.demo_targets()
+    pool = list(data.post_versions(2, targets.sheet_pk))
+    state = data.post_state(pool)
+    since = timezone.now()
+    action = Action.objects.get(pk=pool[0])
+    StatusUpdate.objects.create(
+        action=action, author=personas["coordination"], created_at=timezone.now(),
+        previous_status=action.status, previous_progress=action.progress,
+        status="in_progress", progress=55,
+    )  # fmt: skip
+    Action.objects.filter(pk=action.pk).update(progress=55, last_update_at=timezone.now())
+    assert data.forget_posts(pool, since, state) == 1
+    assert data.post_state(pool) == state

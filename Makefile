@@ -56,9 +56,11 @@ migrations-check: install
 
 check: lint imports typecheck migrations-check test
 
-# Latency ratios and queries per page, printed as Markdown (bench/README.md). Needs PostgreSQL:
-# BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/clspdr_bench) is dropped and
-# recreated. BENCH_ARGS='--rate 10 --seconds 1.6 --rounds 5' changes the load.
+# Both loops (closed: back to back; open: steady rate) against a floor, on the demo then on a
+# département-sized dataset, printed as Markdown with a ✅/❌ per target (bench/README.md).
+# Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/clspdr_bench)
+# is dropped and recreated. BENCH_ARGS='--scale 0.1' builds a smaller département;
+# '--closed-rounds 8 --burst 16 --rate 10 --seconds 1.6 --rounds 3' are the loops' defaults.
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
 

@@ -1,9 +1,11 @@
-"""The benchmark database: recreate it, load the demo, grow a synthetic strategy, count queries.
+"""The benchmark database: recreate it, load the demo, grow a synthetic strategy, count queries
+and session writes.
 
 Everything but `recreate_database` needs Django set up with `bench.settings` (see run.py).
 The synthetic actions live in a strategy of their own (`banc-d-essai`, 2001–2002, never the
-current one): the demo pages keep showing Manosque as people see it, while the query counts
-read a strategy holding exactly 1, 50 then 500 actions.
+current one), grown inside a transaction that run.py rolls back: the query counts read a
+strategy holding exactly 1, 50 then 500 actions, and the demo stays as people see it. The
+département-sized dataset is bench/large.py's.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import io
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import psycopg
 from django.utils import timezone
 from psycopg import sql
 
-from bench.scenarios import UPDATES_PER_ACTION, QueryPage
+from bench.scenarios import TRIVIAL_PATH, UPDATES_PER_ACTION, QueryPage, Scenario
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -37,6 +39,7 @@ SCALE_SLUG = "banc-d-essai"
 PERIOD_END = datetime.datetime(2002, 12, 31, 12, tzinfo=datetime.UTC)  # of the synthetic strategy
 CLIENT_HOST = "127.0.0.1"  # the only allowed host of the benchmark settings
 _WORD = re.compile(r"\w{6,}")
+T = TypeVar("T")
 
 
 def database_url() -> str:
@@ -240,3 +243,173 @@ def count_page_queries(
             raise RuntimeError(f"GET {path} as {page.persona} answered {response.status_code}")
         counts[page.name] = len(context.captured_queries)
     return counts
+
+
+# --- Session writes, counted in the database -----------------------------------------------
+
+SESSION_WRITES = "bench_session_writes"
+
+
+def count_session_writes() -> None:
+    """Count every INSERT and UPDATE of a session row, whichever process writes it.
+
+    A sequence bumped by a row trigger: sequences are outside transactions and take no row
+    lock, so the count costs the request next to nothing and serialises nothing. (The
+    statistics views, pg_stat_user_tables, reach other sessions' counts only seconds later.)
+    """
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+
+    table = Session._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {SESSION_WRITES}")
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {SESSION_WRITES}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN PERFORM nextval('{SESSION_WRITES}'); RETURN NULL; END $$"
+        )
+        cursor.execute(
+            f"CREATE OR REPLACE TRIGGER {SESSION_WRITES} AFTER INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {SESSION_WRITES}()"
+        )
+
+
+class SessionWrites:
+    """Reads the session write count on a connection of its own (autocommit)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.connection = psycopg.connect(
+            urlunsplit(parts._replace(scheme="postgresql")), autocommit=True
+        )
+
+    def total(self) -> int:
+        row = self.connection.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.Identifier(SESSION_WRITES))
+        ).fetchone()
+        return int(row[0]) if row and row[1] else 0
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+# --- Counts taken in-process --------------------------------------------------------------
+
+
+class _Rollback(Exception):
+    """Raised to leave a transaction.atomic() block without keeping its writes."""
+
+
+def rolled_back(work: Callable[[], T]) -> T:
+    """Run `work` in a transaction and roll it back: measures that must leave nothing."""
+    from django.db import transaction
+
+    result: list[T] = []
+    try:
+        with transaction.atomic():
+            result.append(work())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result[0]
+
+
+def post_versions(count: int, sheet_pk: int) -> dict[int, int]:
+    """`count` demo actions for the status update POST, with their versions: not the long
+    sheet (its page is measured), each history growing by a few rows per run only."""
+    from actions.models import Action
+    from axes.selectors import current_strategy
+
+    actions = Action.objects.filter(axis__strategy=current_strategy()).exclude(pk=sheet_pk)
+    return dict(actions.order_by("pk").values_list("pk", "version")[:count])
+
+
+PostState = dict[int, tuple[str, int, "datetime.datetime | None"]]
+
+
+def post_state(pool: Sequence[int]) -> PostState:
+    """Status, progress and last update of the POST's actions, to put back by forget_posts."""
+    from actions.models import Action
+
+    rows = Action.objects.filter(pk__in=pool).values_list(
+        "pk", "status", "progress", "last_update_at"
+    )
+    return {pk: (status, progress, last) for pk, status, progress, last in rows}
+
+
+def forget_posts(pool: Sequence[int], since: datetime.datetime, state: PostState) -> int:
+    """Remove the status updates the POST scenario wrote since `since` and put back the
+    actions' status, progress and last update (not their version, which only goes up): the
+    next dataset starts from the same histories, and the demo's stale actions are stale
+    again for the weekly reminder."""
+    from actions.models import Action, StatusUpdate
+
+    deleted, _ = StatusUpdate.objects.filter(action__in=pool, created_at__gte=since).delete()
+    for pk, (status, progress, last_update_at) in state.items():
+        Action.objects.filter(pk=pk).update(
+            status=status, progress=progress, last_update_at=last_update_at
+        )
+    return deleted
+
+
+def count_request_queries(
+    scenarios: Sequence[Scenario], placeholders: dict[str, object], post_pk: int
+) -> dict[str, int]:
+    """Queries of one request of each application scenario (the floor has none), after a
+    first request that warms the session. The POST is a real status update (committed)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from actions.models import Action
+    from clspdr.models import User
+
+    clients: dict[str, Client] = {}
+    counts = {}
+    for scenario in scenarios:
+        if scenario.server != "app":
+            continue
+        if scenario.persona not in clients:
+            user = User.objects.get(username=scenario.persona)
+            clients[scenario.persona] = logged_in_client(user)
+        client = clients[scenario.persona]
+        client.get(TRIVIAL_PATH)
+        with CaptureQueriesContext(connection) as context:
+            if scenario.method == "POST":
+                version = Action.objects.values_list("version", flat=True).get(pk=post_pk)
+                form = {"status": "in_progress", "progress": 10 + 10 * (version % 2)}
+                response = client.post(
+                    scenario.path.format(pk=post_pk),
+                    {**form, "comment": "", "version": version},
+                    headers=scenario.headers or {"HX-Request": "true"},
+                )
+            else:
+                path = scenario.path.format(**placeholders)
+                response = client.get(path, headers=scenario.headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"{scenario.name} as {scenario.persona}: {response.status_code}")
+        counts[scenario.name] = len(context.captured_queries)
+    return counts
+
+
+@dataclass(frozen=True)
+class ReminderCount:
+    strategies: int
+    queries: int
+    organisations: int  # organisations the weekly run would remind (claimed or no contact)
+
+
+def count_reminder_queries() -> ReminderCount:
+    """Queries of the weekly reminder's claim (`reminders_claim_due`, what beat runs), rolled
+    back so that nothing is claimed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from actions.reminders import reminders_claim_due
+    from axes.models import Strategy
+
+    def claim() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as context:
+            report, claims = reminders_claim_due(today=timezone.localdate())
+        return len(context.captured_queries), len(claims) + report.without_contact
+
+    queries, organisations = rolled_back(claim)
+    return ReminderCount(Strategy.objects.count(), queries, organisations)

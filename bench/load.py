@@ -1,20 +1,29 @@
-"""Open-loop load generator (stdlib only) and latency statistics.
+"""Load generators (stdlib only) and latency statistics.
 
-Each client is a thread sending requests at fixed intervals on its own connection. Latency is
-measured from the time a request was *scheduled*, not from when it could be sent: when a
-response is slow, the requests queued behind it count their wait (no coordinated omission).
-Requests still unsent at the deadline count as late, with the time they had waited so far.
+Two loops, each client a thread with its own connection and cookies (bench/README.md):
+
+- open loop (`open_loop`): requests at fixed intervals, a steady rate. Latency is measured from
+  the time a request was *scheduled*, not from when it could be sent: when a response is slow,
+  the requests queued behind it count their wait (no coordinated omission). Requests still
+  unsent at the deadline count as late, with the time they had waited so far.
+- closed loop (`closed_loop`): back to back, a new request as soon as the last one answered.
+  The CPUs never idle between requests, so no request pays the wake-up of an idle machine.
+
+What a request is (`Get`, `StatusPost`) is a target object: `target.send(client)`.
 """
 
 from __future__ import annotations
 
 import http.client
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from typing import Protocol
+from urllib.parse import urlencode
 
 HOST = "127.0.0.1"  # the only address this generator talks to
 
@@ -26,11 +35,13 @@ class Samples:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0  # non-200 answers and network errors (their latency is kept)
     late: int = 0  # still unsent at the deadline
+    sizes: list[int] = field(default_factory=list)  # bytes of each answer's body
 
     def extend(self, other: Samples) -> None:
         self.latencies.extend(other.latencies)
         self.errors += other.errors
         self.late += other.late
+        self.sizes.extend(other.sizes)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Summary:
     p95: float
     errors: int
     late: int
+    size: int = 0  # median bytes of a body
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -62,6 +74,7 @@ def summarise(samples: Samples) -> Summary:
         p95=percentile(samples.latencies, 95),
         errors=samples.errors,
         late=samples.late,
+        size=round(percentile(samples.sizes, 50)) if samples.sizes else 0,
     )
 
 
@@ -80,18 +93,26 @@ def phases(clients: int, interval: float, seed: int) -> list[float]:
 class Client:
     """One browser-like client: a connection, its cookies, its extra headers."""
 
-    def __init__(self, port: int, cookies: Mapping[str, str], timeout: float) -> None:
+    def __init__(
+        self, port: int, cookies: Mapping[str, str], timeout: float, index: int = 0
+    ) -> None:
         self.port = port
         self.cookies = dict(cookies)
         self.timeout = timeout
+        self.index = index  # its rank among the clients of one level (StatusPost's actions)
         self.connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
 
     def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        """GET `path`; keeps the cookies the server sets, as a browser does (CSRF token)."""
+        return self.request("GET", path, headers)
+
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request; keeps the cookies the server sets, as a browser does (CSRF)."""
         cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        all_headers = {"Host": HOST, "Cookie": cookie, **headers}
+        all_headers = {"Host": HOST, **({"Cookie": cookie} if cookie else {}), **headers}
         try:
-            self.connection.request("GET", path, headers=all_headers)
+            self.connection.request(method, path, body=body, headers=all_headers)
             response = self.connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException):
@@ -111,10 +132,79 @@ class Client:
         self.connection.close()
 
 
+class Target(Protocol):
+    """One kind of request a scenario sends."""
+
+    def send(self, client: Client) -> tuple[int, bytes]: ...
+
+
+@dataclass(frozen=True)
+class Get:
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def send(self, client: Client) -> tuple[int, bytes]:
+        return client.get(self.path, self.headers)
+
+
+_VERSION = re.compile(rb'name="version" value="(\d+)"')
+
+
+class StatusPost:
+    """A status update as the sheet's htmx form sends it: POST status, progress and the
+    version read, with the CSRF token of the client's cookie.
+
+    Each client of a level updates its own share of `actions` in turn (client i the actions
+    i, i + n, ...: two clients never race for one action), so that no single history grows
+    long over a run. Progress alternates between two values: every POST is a real change.
+    The version of each action comes from the answer (the panel's form), or a 409's.
+    """
+
+    def __init__(
+        self, path: str, versions: Mapping[int, int], csrf_cookie: str, clients: int
+    ) -> None:
+        self.path = path  # with {pk}
+        self.versions = dict(versions)  # action pk -> version, read from the database
+        self.csrf_cookie = csrf_cookie
+        self.clients = clients
+        self._turn: dict[int, int] = {}
+
+    def _next_action(self, client: Client) -> int:
+        mine = list(self.versions)[client.index :: self.clients]
+        turn = self._turn.get(client.index, 0)
+        self._turn[client.index] = turn + 1
+        return mine[turn % len(mine)]
+
+    def send(self, client: Client) -> tuple[int, bytes]:
+        pk = self._next_action(client)
+        version = self.versions[pk]
+        form = {"status": "in_progress", "progress": 10 + 10 * (version % 2), "comment": ""}
+        headers = {
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-CSRFToken": client.cookies.get(self.csrf_cookie, ""),
+        }
+        body = urlencode({**form, "version": version}).encode()
+        status, answer = client.request("POST", self.path.format(pk=pk), headers, body)
+        if match := _VERSION.search(answer):
+            self.versions[pk] = int(match.group(1))
+        return status, answer
+
+
+def _send(client: Client, target: Target, out: Samples, started: float) -> None:
+    try:
+        status, body = target.send(client)
+    except (OSError, http.client.HTTPException):
+        status, body = 0, b""
+    out.latencies.append(time.perf_counter() - started)
+    out.sizes.append(len(body))
+    if status != 200:
+        out.errors += 1
+
+
 def _client_loop(
     client: Client,
-    path: str,
-    headers: Mapping[str, str],
+    target: Target,
     send_times: Sequence[float],
     deadline: float,
     out: Samples,
@@ -128,19 +218,12 @@ def _client_loop(
             return
         if scheduled > now:
             time.sleep(scheduled - now)
-        try:
-            status, _ = client.get(path, headers)
-        except (OSError, http.client.HTTPException):
-            status = 0
-        out.latencies.append(time.perf_counter() - scheduled)
-        if status != 200:
-            out.errors += 1
+        _send(client, target, out, scheduled)
 
 
 def open_loop(
     clients: Sequence[Client],
-    path: str,
-    headers: Mapping[str, str],
+    target: Target,
     *,
     rate: float,
     seconds: float,
@@ -156,14 +239,7 @@ def open_loop(
     threads = [
         threading.Thread(
             target=_client_loop,
-            args=(
-                client,
-                path,
-                headers,
-                schedule(start, phase, interval, per_client),
-                deadline,
-                out,
-            ),
+            args=(client, target, schedule(start, phase, interval, per_client), deadline, out),
             daemon=True,
         )
         for client, phase, out in zip(
@@ -175,17 +251,46 @@ def open_loop(
     for thread in threads:
         # A request in flight at the deadline ends within its own timeout.
         thread.join(timeout=max(0.0, deadline - time.perf_counter()) + client_timeout(clients))
+    return _merge(results)
+
+
+def _merge(results: Iterable[Samples]) -> Samples:
     merged = Samples()
     for out in results:
         merged.extend(out)
     return merged
 
 
+def _back_to_back(
+    client: Client, target: Target, count: int, start: threading.Barrier, out: Samples
+) -> None:
+    start.wait()
+    for _ in range(count):
+        _send(client, target, out, time.perf_counter())
+
+
+def closed_loop(clients: Sequence[Client], target: Target, per_client: int) -> Samples:
+    """Every client sends `per_client` requests back to back, all clients at once."""
+    results = [Samples() for _ in clients]
+    barrier = threading.Barrier(len(clients))
+    threads = [
+        threading.Thread(
+            target=_back_to_back, args=(client, target, per_client, barrier, out), daemon=True
+        )
+        for client, out in zip(clients, results, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=per_client * client_timeout(clients))
+    return _merge(results)
+
+
 def client_timeout(clients: Iterable[Client]) -> float:
     return max((client.timeout for client in clients), default=0.0) + 1
 
 
-def warm_up(clients: Sequence[Client], path: str, headers: Mapping[str, str], count: int) -> str:
+def warm_up(clients: Sequence[Client], target: Target, count: int) -> str:
     """Closed-loop requests, not measured: worker caches, connections, CSRF cookies.
 
     `count` requests in all, at least one per client. Returns the body of the last answer;
@@ -194,7 +299,7 @@ def warm_up(clients: Sequence[Client], path: str, headers: Mapping[str, str], co
     """
     body = b""
     for index in range(max(count, len(clients))):
-        status, body = clients[index % len(clients)].get(path, headers)
+        status, body = target.send(clients[index % len(clients)])
         if status != 200:
-            raise RuntimeError(f"GET {path} answered {status} during the warm-up")
+            raise RuntimeError(f"{target} answered {status} during the warm-up")
     return body.decode("utf-8", errors="replace")

@@ -1,4 +1,5 @@
-"""The Markdown that `make bench` prints: the machine, then ratios, then absolute figures."""
+"""The Markdown that `make bench` prints: the machine, the targets, then every figure with
+the loop and the dataset it comes from."""
 
 from __future__ import annotations
 
@@ -8,46 +9,156 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load import Summary
-from bench.scenarios import Scenario
+from bench.scenarios import FLOOR, TRIVIAL, Scenario, Target
 
 PASS, FAIL = "✅", "❌"
 
 
-@dataclass(frozen=True)
-class Ratio:
-    """p50 and p95 of a scenario divided by its baseline's, per concurrency level."""
+Levels = Mapping[int, Mapping[str, Summary]]  # clients -> scenario name -> summary
 
-    scenario: str
-    baseline: str
+
+@dataclass(frozen=True)
+class Verdict:
+    """One line of the targets table: the measure per level, the limit, met or not."""
+
     label: str
-    max_ratio: float
-    by_level: dict[int, tuple[float, float]]  # clients -> (p50 ratio, p95 ratio)
+    values: dict[str, float]  # column (e.g. "1 client") -> measured value
+    limit: float
+    source: str  # where the figure comes from: loop, dataset, statistic
 
     @property
     def passed(self) -> bool:
-        return all(p95 <= self.max_ratio for _, p95 in self.by_level.values())
+        return all(value <= self.limit for value in self.values.values())
 
 
-def ratios(
-    scenarios: Sequence[Scenario], results: Mapping[int, Mapping[str, Summary]]
-) -> list[Ratio]:
-    rows = []
+def ratio(levels: Levels, level: int, name: str, baseline: str) -> tuple[float, float]:
+    """(p50, p95) of `name` ÷ those of `baseline`, at one level."""
+    mine, theirs = levels[level][name], levels[level][baseline]
+    return mine.p50 / theirs.p50, mine.p95 / theirs.p95
+
+
+def target_verdicts(targets: Sequence[Target], levels: Levels, source: str) -> list[Verdict]:
+    return [
+        Verdict(
+            target.label,
+            {
+                _clients(level): ratio(levels, level, target.scenario, target.baseline)[1]
+                for level in levels
+            },
+            target.max_ratio,
+            source,
+        )
+        for target in targets
+    ]
+
+
+def growth_verdicts(
+    scenarios: Sequence[Scenario], small: Levels, large: Levels, limit: float
+) -> list[Verdict]:
+    """Each application scenario's p95 on the large dataset ÷ on the small, per level."""
+    return [
+        Verdict(
+            f"{scenario.name}: département ÷ demo",
+            {
+                _clients(level): large[level][scenario.name].p95 / small[level][scenario.name].p95
+                for level in small
+            },
+            limit,
+            "closed loop, p95",
+        )
+        for scenario in scenarios
+        if scenario.server == "app"
+    ]
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> str:
+    columns = list(dict.fromkeys(column for v in verdicts for column in v.values))
+    header = ["Target", *columns, "Limit", "From", ""]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for verdict in verdicts:
+        cells = [verdict.label]
+        cells += [_value(verdict.values[c]) if c in verdict.values else "—" for c in columns]
+        cells += [f"≤ {verdict.limit:g}", verdict.source, PASS if verdict.passed else FAIL]
+        lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def _value(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def scenario_table(
+    scenarios: Sequence[Scenario],
+    levels: Levels,
+    loop: str,
+    queries: Mapping[str, int],
+    writes: Mapping[int, Mapping[str, int]] | None = None,
+) -> str:
+    """Every scenario at every level: latencies, ratios to the trivial view and the floor,
+    queries (one request, in-process), bytes, session writes per request."""
+    header = ["Scenario", "Clients", "Loop", "p50 ms", "p95 ms", "÷ trivial p50 / p95"]
+    header += ["÷ floor p50 / p95", "Queries", "Bytes", "Session writes / request"]
+    header += ["Requests", "Errors", "Late"]
+    lines = [_row(header), _row(["---"] * len(header))]
     for scenario in scenarios:
-        for baseline in scenario.baselines:
-            by_level = {}
-            for level, summaries in results.items():
-                mine, theirs = summaries[scenario.name], summaries[baseline.scenario]
-                by_level[level] = (mine.p50 / theirs.p50, mine.p95 / theirs.p95)
-            rows.append(
-                Ratio(
-                    scenario.name,
-                    baseline.scenario,
-                    baseline.label,
-                    baseline.max_ratio,
-                    by_level,
-                )
-            )
-    return rows
+        for level, summaries in levels.items():
+            summary = summaries[scenario.name]
+            written = "—"
+            if writes is not None and scenario.reads:
+                written = _value(writes[level][scenario.name] / max(summary.count, 1))
+            cells = [scenario.name, str(level), loop, _ms(summary.p50), _ms(summary.p95)]
+            cells += [
+                _pair(ratio(levels, level, scenario.name, TRIVIAL)),
+                _pair(ratio(levels, level, scenario.name, FLOOR)),
+                str(queries.get(scenario.name, 0)),
+                str(summary.size),
+                written,
+                str(summary.count),
+                str(summary.errors),
+                str(summary.late),
+            ]
+            lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def growth_table(
+    scenarios: Sequence[Scenario],
+    small: Levels,
+    large: Levels,
+    queries: tuple[Mapping[str, int], Mapping[str, int]],
+) -> str:
+    """Large ÷ small per scenario and level, with the queries and bytes of both."""
+    levels = list(small)
+    header = ["Scenario"]
+    for level in levels:
+        header += [f"p50 ({_clients(level)})", f"p95 ({_clients(level)})"]
+    header += ["Queries demo → département", "Bytes demo → département"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for scenario in scenarios:
+        if scenario.server != "app":
+            continue
+        cells = [scenario.name]
+        for level in levels:
+            mine, theirs = large[level][scenario.name], small[level][scenario.name]
+            cells += [_ratio(mine.p50 / theirs.p50), _ratio(mine.p95 / theirs.p95)]
+        cells += [
+            f"{queries[0].get(scenario.name, 0)} → {queries[1].get(scenario.name, 0)}",
+            f"{small[levels[0]][scenario.name].size} → {large[levels[0]][scenario.name].size}",
+        ]
+        lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def paths_table(scenarios: Sequence[Scenario], paths: Mapping[str, str]) -> str:
+    lines = [_row(["Scenario", "Persona", "Request"]), _row(["---"] * 3)]
+    for scenario in scenarios:
+        request = f"{scenario.method} {_headers(scenario)}{paths[scenario.name]}"
+        lines.append(_row([scenario.name, scenario.persona or "—", f"`{request}`"]))
+    return "\n".join(lines)
+
+
+def _pair(pair: tuple[float, float]) -> str:
+    return f"{_ratio(pair[0])} / {_ratio(pair[1])}"
 
 
 def _ratio(value: float) -> str:
@@ -56,47 +167,6 @@ def _ratio(value: float) -> str:
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
-
-
-def ratio_table(rows: Sequence[Ratio], levels: Sequence[int]) -> str:
-    header = ["Comparison"]
-    for level in levels:
-        header += [f"p50 ({_clients(level)})", f"p95 ({_clients(level)})"]
-    header += ["Target", ""]
-    lines = [_row(header), _row(["---"] * len(header))]
-    for row in rows:
-        cells = [f"{row.scenario} / {row.baseline}"]
-        for level in levels:
-            p50, p95 = row.by_level[level]
-            cells += [_ratio(p50), _ratio(p95)]
-        cells += [f"p95 ≤ {row.max_ratio:g}×", PASS if row.passed else FAIL]
-        lines.append(_row(cells))
-    return "\n".join(lines)
-
-
-def latency_table(
-    scenarios: Sequence[Scenario],
-    results: Mapping[int, Mapping[str, Summary]],
-    paths: Mapping[str, str],
-) -> str:
-    levels = list(results)
-    header = ["Scenario", "Persona", "Path"]
-    for level in levels:
-        header += [f"p50 ms ({_clients(level)})", f"p95 ms ({_clients(level)})"]
-    header += ["Requests", "Errors", "Late"]
-    lines = [_row(header), _row(["---"] * len(header))]
-    for scenario in scenarios:
-        summaries = [results[level][scenario.name] for level in levels]
-        cells = [scenario.name, scenario.persona, f"`{_headers(scenario)}{paths[scenario.name]}`"]
-        for summary in summaries:
-            cells += [_ms(summary.p50), _ms(summary.p95)]
-        cells += [
-            " / ".join(str(s.count) for s in summaries),
-            " / ".join(str(s.errors) for s in summaries),
-            " / ".join(str(s.late) for s in summaries),
-        ]
-        lines.append(_row(cells))
-    return "\n".join(lines)
 
 
 def query_table(counts: Mapping[int, Mapping[str, int]]) -> str:

@@ -1,4 +1,9 @@
-"""Gunicorn as production runs it (2 sync workers), on a free port of 127.0.0.1."""
+"""Gunicorn as production runs it (2 sync workers), on a free port of 127.0.0.1.
+
+The application server and the floor's (bench/floor_wsgi.py) are the same command with
+another WSGI application and settings module; the floor answers its health check on its only
+URL.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from pathlib import Path
 from bench.load import HOST
 
 WORKERS = 2
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0  # Django and the apps load slowly on a machine busy with other work
 STOP_TIMEOUT = 10.0
 
 
@@ -26,10 +31,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, health_path: str) -> bool:
     connection = http.client.HTTPConnection(HOST, port, timeout=2)
     try:
-        connection.request("GET", "/healthz", headers={"Host": HOST})
+        connection.request("GET", health_path, headers={"Host": HOST})
         return connection.getresponse().status == 200
     except OSError:
         return False
@@ -38,12 +43,19 @@ def _healthy(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(env: Mapping[str, str], log: Path) -> Iterator[int]:
-    """Start gunicorn, yield its port once /healthz answers, stop it whatever happens."""
+def gunicorn(
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    settings_module: str = "bench.settings",
+    wsgi_app: str = "clspdr.wsgi:application",
+    health_path: str = "/healthz",
+) -> Iterator[int]:
+    """Start gunicorn, yield its port once `health_path` answers, stop it whatever happens."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        "clspdr.wsgi:application",
+        wsgi_app,
         f"--bind={HOST}:{port}",
         f"--workers={WORKERS}",
         "--worker-class=sync",
@@ -52,24 +64,32 @@ def gunicorn(env: Mapping[str, str], log: Path) -> Iterator[int]:
     ]
     with log.open("ab") as output:
         process = subprocess.Popen(
-            command, env=dict(env), stdout=output, stderr=subprocess.STDOUT, cwd=Path.cwd()
+            command,
+            env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=Path.cwd(),
         )
     try:
-        _wait_until_healthy(process, port, log)
+        _wait_until_healthy(process, port, log, health_path)
         yield port
     finally:
         _stop(process)
 
 
-def _wait_until_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _wait_until_healthy(
+    process: subprocess.Popen[bytes], port: int, log: Path, health_path: str
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited ({process.returncode}):\n{_tail(log)}")
-        if _healthy(port):
+        if _healthy(port, health_path):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /healthz in {START_TIMEOUT:.0f} s:\n{_tail(log)}")
+    raise RuntimeError(
+        f"gunicorn did not answer {health_path} in {START_TIMEOUT:.0f} s:\n{_tail(log)}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

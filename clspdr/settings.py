@@ -399,7 +399,10 @@ EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 
 # --- Internationalisation: French first -----------------------------------------------------
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", "Français"), ("en", "English")]
+# French only until every page is translated: the page templates are French without
+# translation tags, so offering English gave French pages marked lang="en". Model labels stay
+# translatable (gettext_lazy, locale/en) for the day a full translation exists.
+LANGUAGES = [("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

@@ -15,6 +15,8 @@ urlpatterns = [
     # Before allauth's URLs: the address page is read-only (the coordinator records addresses).
     path("comptes/email/", views.account_email, name="account_email"),
     path("comptes/", include("allauth.urls")),
+    # Nothing links to set_language any more (one language, settings.LANGUAGES) and it refuses
+    # any other; it stays as a plain view that tests/clspdr/test_gunicorn.py requests.
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

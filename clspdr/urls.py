@@ -9,6 +9,7 @@ admin.site.login = views.admin_login  # type: ignore[method-assign]
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("journal/", views.journal, name="journal"),
     path("plan/", include("actions.strategy_urls")),
     path("plan/actions/", include("actions.urls")),

@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clspdr.context_processors.site",
+                "clspdr.session.session_timeout",
             ],
             "builtins": ["clspdr.templatetags.clspdr"],
         },

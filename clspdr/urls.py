@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from clspdr import health, views
+from clspdr import health, session, views
 
 # One login door: /admin/login/ never authenticates, it hands over to allauth's throttled login.
 admin.site.login = views.admin_login  # type: ignore[method-assign]
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("session/prolonger/", session.keepalive, name="session_keepalive"),
     path("journal/", views.journal, name="journal"),
     path("plan/", include("actions.strategy_urls")),
     path("plan/actions/", include("actions.urls")),

@@ -92,7 +92,9 @@ class ActionFilterSet(django_filters.FilterSet):
         self.strategy = next((s for s in self.strategies if s.slug == asked), None) or pick_current(
             self.strategies
         )
-        self.filters["strategie"].extra["choices"] = [(s.slug, s.label) for s in self.strategies]
+        self.filters["strategie"].extra["choices"] = [
+            (s.slug, f"{s.title} ({s.period})") for s in self.strategies
+        ]
         self.filters["axe"].queryset = Axis.objects.filter(strategy=self.strategy)
 
     def filter_queryset(self, queryset: QuerySet[Action]) -> QuerySet[Action]:

@@ -330,6 +330,7 @@
     shown = "warning";
     var button = document.createElement("button");
     button.type = "button";
+    button.className = "button";
     button.textContent = text("stay");
     button.addEventListener("click", function () { stay(button); });
     render(text("warning").replace("{heure}", clockTime(deadline())), button);

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import MAXYEAR, MINYEAR, date
 
 from django.db import models
@@ -53,6 +54,13 @@ class Strategy(models.Model):
     @property
     def period(self) -> str:
         return f"{self.start_year}–{self.end_year}"
+
+    @property
+    def label(self) -> str:
+        """The title with its period, unless the title already says it ("… Manosque 2023-2027"
+        must not read "… 2023-2027 (2023–2027)")."""
+        years = re.search(rf"\b{self.start_year}\s*[-–—/àa ]+\s*{self.end_year}\b", self.title)
+        return self.title if years else f"{self.title} ({self.period})"
 
     @property
     def date_range(self) -> tuple[date, date]:

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clspdr.context_processors.site",
+                "clspdr.session.session_timeout",
             ],
             "builtins": ["clspdr.templatetags.clspdr"],
         },
@@ -273,13 +274,15 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's list, a French one, the town and site names (clspdr/passwords.py)
+    {"NAME": "clspdr.passwords.FrenchCommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_ADAPTER = "clspdr.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "clspdr.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -406,7 +409,10 @@ EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 
 # --- Internationalisation: French first -----------------------------------------------------
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", "Français"), ("en", "English")]
+# French only until every page is translated: the page templates are French without
+# translation tags, so offering English gave French pages marked lang="en". Model labels stay
+# translatable (gettext_lazy, locale/en) for the day a full translation exists.
+LANGUAGES = [("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

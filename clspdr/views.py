@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
 
 STALE_LIMIT = 10
 JOURNAL_PAGE_SIZE = 50
+FAVICON_MAX_AGE = 24 * 60 * 60
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask /favicon.ico whatever the page links: send them to the SVG icon."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    response["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+    return response
 
 
 @login_required

@@ -49,6 +49,8 @@ _action: Kwargs = lambda w: {"pk": w.actions["ville_led"].pk}  # noqa: E731
 GET_EXPECTATIONS: dict[str, tuple[Kwargs, dict[str, int]]] = {
     "home": (_none, _logged_in()),
     "healthz": (_none, _everyone(200)),
+    "favicon": (_none, _everyone(302)),  # to the SVG icon
+    "session_keepalive": (_none, _everyone(405)),  # POST only
     "axes:dashboard": (_none, _plan_page()),
     "axes:strategy": (lambda w: {"slug": w.strategy.slug}, _plan_page()),
     "axes:axis": (lambda w: {"pk": w.axes[0].pk}, _plan_page()),

@@ -168,7 +168,7 @@ PRODUCT_PAGES = [
     for persona in ("anonymous", "coordination", "police")
     for name, (_, expected) in sorted(GET_EXPECTATIONS.items())
     if expected[persona] == 200
-    and not name.startswith(("healthz", "set_language", "actions:export"))
+    and not name.startswith(("healthz", "favicon", "set_language", "actions:export"))
 ]
 FORM_PAGES = [
     *PRODUCT_PAGES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
@@ -58,7 +58,8 @@ def action_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _export(
-    request: AuthenticatedHttpRequest, respond: Callable[[QuerySet[Action]], HttpResponse]
+    request: AuthenticatedHttpRequest,
+    respond: Callable[[QuerySet[Action], Sequence[str]], HttpResponse],
 ) -> HttpResponse:
     user = require_perm(request, "plan.export")
     filterset = _filterset(request, user)
@@ -66,7 +67,7 @@ def _export(
         # Ignoring the bad filter would silently export the whole plan instead.
         context = {"filterset": filterset}
         return render(request, "actions/export_refused.html", context, status=400)
-    return respond(filterset.qs)
+    return respond(filterset.qs, exports.filter_names(filterset))
 
 
 @login_required

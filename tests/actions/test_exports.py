@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
-from actions.exports import COLUMNS, csv_cell
+from actions.exports import COLUMNS, MIN_WIDTH, csv_cell
 from actions.models import Action, Funding, Status
 from tests.factories import OrganisationFactory
 from tests.queries import assert_constant_queries, make_actions
@@ -118,12 +119,41 @@ def test_it_formats_csv_cells_for_french_spreadsheets(value, expected):
 def test_it_names_the_file_after_the_town_and_the_day(world, personas, login):
     today = timezone.localdate().isoformat()
     response = login(personas["elu"]).get(CSV_URL)
-    name = f"plan-action-manosque-{today}.csv"
+    name = f"plan-actions-manosque-{today}.csv"
     assert response["Content-Disposition"] == (
         f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     )
     response = login(personas["elu"]).get(XLSX_URL)
-    assert f'filename="plan-action-manosque-{today}.xlsx"' in response["Content-Disposition"]
+    assert f'filename="plan-actions-manosque-{today}.xlsx"' in response["Content-Disposition"]
+
+
+def test_it_names_the_file_after_its_filters_in_ascii(world, personas, login):
+    today = timezone.localdate().isoformat()
+    college = world.organisations["college"]
+    query = {
+        "axe": world.axes[1].pk,
+        "statut": Status.IN_PROGRESS,
+        "organisation": college.pk,
+        "q": "Sécurité à l'école",
+        "mes_actions": "on",
+    }
+    client = login(personas["coordination"])
+    for url, extension in ((CSV_URL, "csv"), (XLSX_URL, "xlsx")):
+        disposition = client.get(url, query)["Content-Disposition"]
+        name = (
+            "plan-actions-manosque-axe-3-statut-en-cours-college-jean-giono"
+            f"-recherche-securite-a-lecole-mes-actions-{today}.{extension}"
+        )
+        assert disposition == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
+        assert disposition.isascii()
+
+
+def test_it_names_the_strategy_only_when_one_is_asked_for(world, personas, login):
+    today = timezone.localdate().isoformat()
+    client = login(personas["coordination"])
+    response = client.get(XLSX_URL, {"strategie": world.strategy.slug, "axe": world.axes[0].pk})
+    expected = f"plan-actions-manosque-strategie-2023-2027-axe-1-{today}.xlsx"
+    assert f'filename="{expected}"' in response["Content-Disposition"]
 
 
 def test_it_exports_only_the_filtered_actions(world, personas, login):
@@ -142,9 +172,6 @@ def test_it_writes_an_xlsx_workbook(world, personas, login, detailed):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = _workbook(response).active
     assert [cell.value for cell in sheet[1]] == HEADERS
-    assert all(cell.font.bold for cell in sheet[1])
-    assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["C"].width == 60
     rows = list(sheet.iter_rows(min_row=2))
     assert [row[1].value for row in rows] == ["1.1", "3.1", "3.5"]
     row = rows[2]
@@ -154,6 +181,45 @@ def test_it_writes_an_xlsx_workbook(world, personas, login, detailed):
     assert row[9].value == datetime.datetime(2026, 11, 25)
     assert row[10].value == pytest.approx(2000.5)
     assert rows[0][7].value is None
+
+
+def test_it_lays_the_xlsx_out_as_a_document_to_send(world, personas, login, detailed):
+    """A named sans-serif font, a bold wrapped header frozen on screen and repeated on every
+    printed page, columns sized to their content, A4 landscape one page wide."""
+    today = timezone.localdate().isoformat()
+    response = login(personas["elu"]).get(XLSX_URL)
+    assert f'filename="plan-actions-manosque-{today}.xlsx"' in response["Content-Disposition"]
+    workbook = _workbook(response)
+    sheet = workbook.active
+
+    assert workbook._named_styles["Normal"].font.name == "Arial"
+    assert workbook._fonts[0].name == "Arial"
+    assert {cell.font.name for row in sheet.iter_rows() for cell in row} == {"Arial"}
+    assert all(cell.font.bold and cell.alignment.wrap_text for cell in sheet[1])
+    assert sheet.cell(row=2, column=3).alignment.wrap_text
+    assert sheet.freeze_panes == "A2"
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert "Page &P / &N" in sheet.oddFooter.right.text
+
+
+def test_it_sizes_the_xlsx_columns_to_their_content_within_bounds(world, personas, login):
+    Action.objects.filter(pk=world.actions["ville_led"].pk).update(
+        title="T" * 500, status=Status.ABANDONED
+    )
+    sheet = _workbook(login(personas["elu"]).get(XLSX_URL)).active
+    widths = {
+        header: sheet.column_dimensions[get_column_letter(index)].width
+        for index, header in enumerate(HEADERS, start=1)
+    }
+    assert widths["Intitulé"] == dict(COLUMNS)["Intitulé"]  # the longest title wraps there
+    assert widths["N°"] == MIN_WIDTH + 2  # "3.5" needs little
+    assert widths["Statut"] == len("Abandonnée") + 2
+    assert widths["Dernière mise à jour"] == len("Dernière") + 2  # the header wraps
+    assert all(width <= dict(COLUMNS)[header] for header, width in widths.items())
 
 
 def test_it_writes_formula_looking_text_as_plain_strings_in_xlsx(world, personas, login, detailed):
@@ -251,6 +317,22 @@ def test_it_never_yields_a_formula_whatever_separator_libreoffice_is_told(
     cells = [cell for row in rows for cell in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert not [c.value for c in cells if str(c.value).startswith(("=", "+", "-", "@"))]
+
+
+def test_it_prints_the_xlsx_in_libreoffice_landscape_one_page_wide_in_a_sans_serif(
+    world, personas, login, tmp_path
+):
+    """22 actions printed on 6 portrait pages of 1-2 columns each, headers in a serif font."""
+    from tests.spreadsheet import libreoffice_print
+
+    make_actions(22, world.axes[0], updates=0)
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(login(personas["elu"]).get(XLSX_URL).content)
+    printed = libreoffice_print(path)
+    assert printed.sizes, "no page printed"
+    assert len(printed.sizes) <= 2
+    assert all(width > height for width, height in printed.sizes)  # landscape
+    assert printed.fonts and not [font for font in printed.fonts if "Serif" in font]
 
 
 def test_it_exports_rows_written_before_control_characters_were_refused(

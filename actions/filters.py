@@ -108,7 +108,7 @@ class ActionFilterSet(django_filters.FilterSet):
             self.strategies
         )
         # The choices are the shown strategy's, not the deployment's: its council's strategies
-        # (same town), its axes, the organisations carrying its actions (bench/README.md).
+        # (same town), its axes, the organisations carrying its actions (docs/performance.md).
         if self.strategy is not None:
             town = self.strategy.town
             self.strategies = [s for s in self.strategies if s.town == town]

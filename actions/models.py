@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -9,12 +9,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from clspdr.models import Role
+from clspdr.models import Role, User
 from clspdr.permissions import ACTION_UPDATE_STATUS, has_perm
 from clspdr.text import plain_text
 
 if TYPE_CHECKING:
-    from clspdr.models import User
     from governance.models import Organisation
 
 
@@ -53,7 +52,7 @@ class ActionQuerySet(models.QuerySet["Action"]):
             return self
         codename = ACTION_UPDATE_STATUS.codename
         # EXISTS, correlated with each row of the caller's (already narrowed) queryset: an
-        # IN (subquery) would list every action of every council first (bench/README.md).
+        # IN (subquery) would list every action of every council first (docs/performance.md).
         granted = models.Exists(
             ActionUserObjectPermission.objects.filter(
                 content_object=models.OuterRef("pk"), user=user, permission__codename=codename
@@ -68,6 +67,35 @@ class ActionQuerySet(models.QuerySet["Action"]):
         if user.role == Role.PARTNER and user.organisation_id:
             granted |= _carried_by(user.organisation_id)
         return self.filter(granted)
+
+    def any_updatable_by(self, user: User) -> bool:
+        """`updatable_by(user).exists()` on the whole plan, answered from the grants and the
+        carriers' indexes in one query, instead of walking every action of the deployment
+        until one matches (docs/performance.md)."""
+        if not (user.is_authenticated and user.is_active):
+            return False
+        if user.role == Role.COORDINATOR:
+            return self.exists()
+        codename = ACTION_UPDATE_STATUS.codename
+        grounds = models.Q(
+            models.Exists(
+                ActionUserObjectPermission.objects.filter(user=user, permission__codename=codename)
+            )
+        ) | models.Q(
+            models.Exists(
+                ActionGroupObjectPermission.objects.filter(
+                    group__user=user, permission__codename=codename
+                )
+            )
+        )
+        if user.role == Role.PARTNER and user.organisation_id:
+            organisation_id = user.organisation_id
+            grounds |= models.Q(
+                models.Exists(Action.objects.filter(lead_organisation_id=organisation_id))
+            ) | models.Q(
+                models.Exists(ActionContributor.objects.filter(organisation_id=organisation_id))
+            )
+        return User.objects.filter(pk=user.pk).filter(grounds).exists()
 
     def in_plan_order(self) -> ActionQuerySet:
         """The order of the plan: latest strategy first, then axis, position and number.
@@ -281,7 +309,7 @@ class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
     def visible_to(self, user: User) -> StatusUpdateQuerySet:
         """The updates of the actions `user` may see (`ActionQuerySet.visible_to`), decided
         once for the person as that one is, not by a semi-join on the actions: the planner
-        would misjudge it and walk the strategy's whole history (bench/README.md)."""
+        would misjudge it and walk the strategy's whole history (docs/performance.md)."""
         return self if has_perm(user, "plan.view") else self.none()
 
 
@@ -293,7 +321,7 @@ class StatusUpdate(models.Model):
     )
     # The action's strategy, copied at write time (services.action_update_status; the admin
     # keeps it when it moves an action): "latest updates" of one strategy read its own index
-    # range instead of walking every council's history backwards (bench/README.md).
+    # range instead of walking every council's history backwards (docs/performance.md).
     strategy = models.ForeignKey(
         "axes.Strategy",
         on_delete=models.CASCADE,
@@ -337,6 +365,13 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.status} {self.progress} %"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The copy of the action's strategy, for whoever creates an update without naming it
+        # (fixtures, scripts); bulk_create, which skips this, is refused by the NOT NULL.
+        if self.strategy_id is None:
+            self.strategy_id = self.action.axis.strategy_id
+        super().save(*args, **kwargs)
 
 
 class CarrierChange(models.Model):

@@ -41,7 +41,7 @@ def home_actions_for(user: User, *, strategy: Strategy | None = None) -> ActionQ
 def recent_updates(user: User, strategy: Strategy, limit: int = 10) -> QuerySet[StatusUpdate]:
     """The last status updates of `strategy` that `user` may see, with who, for which
     organisation, on what. Read from the strategy's own range of an index (strategy, newest
-    first): the cost does not grow with the other councils' history (bench/README.md)."""
+    first): the cost does not grow with the other councils' history (docs/performance.md)."""
     return (
         StatusUpdate.objects.visible_to(user)
         .filter(strategy=strategy)

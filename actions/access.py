@@ -82,7 +82,7 @@ def _plan_export(user: User, obj: object) -> bool:
 @rule(ACTION_UPDATE_STATUS.name)
 def _action_update_status(user: User, action: Action | None) -> bool:
     if action is None:
-        return Action.objects.updatable_by(user).exists()
+        return Action.objects.any_updatable_by(user)
     return Action.objects.updatable_by(user).filter(pk=action.pk).exists()
 
 

@@ -153,6 +153,8 @@ class ActionAdmin(admin.ModelAdmin):
         obj.version = F("version") + 1
         obj.save(update_fields=[*edited, "version"])
         obj.refresh_from_db(fields=["version"])
+        if "axis" in edited:  # its history follows it (the per-strategy "latest updates")
+            StatusUpdate.objects.filter(action=obj).update(strategy_id=obj.axis.strategy_id)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Status updates are kept forever: an action that has some cannot be deleted.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from actions.models import Action, Status
+from actions.models import Action, ActionContributor, ActionQuerySet, Status
 from axes.models import Axis, Strategy
 from axes.selectors import pick_current
 from governance.models import Organisation
@@ -21,6 +21,21 @@ if TYPE_CHECKING:
 # than 4300 digits, and a query string is anybody's to write.
 _CODE = re.compile(r"^\s*(\d{1,3})\.(\w{1,10})\s*$", re.ASCII)
 Q_MAX_LENGTH = 200
+
+
+def carrying_organisations(strategy: Strategy | None, *, own: int | None) -> QuerySet[Organisation]:
+    """The organisations that lead or contribute to an action of `strategy`, and the person's
+    own (`own`), which a partner may always filter on, even when it carries nothing yet."""
+    if strategy is None:
+        return Organisation.objects.filter(pk=own) if own else Organisation.objects.none()
+    actions = Action.objects.filter(axis__strategy=strategy)
+    contributing = ActionContributor.objects.filter(action__axis__strategy=strategy)
+    carrying = Q(pk__in=actions.values("lead_organisation_id")) | Q(
+        pk__in=contributing.values("organisation_id")
+    )
+    if own:
+        carrying |= Q(pk=own)
+    return Organisation.objects.filter(carrying)
 
 
 class _OrganisationChoiceField(django_filters.fields.ModelChoiceField):
@@ -92,10 +107,17 @@ class ActionFilterSet(django_filters.FilterSet):
         self.strategy = next((s for s in self.strategies if s.slug == asked), None) or pick_current(
             self.strategies
         )
+        # The choices are the shown strategy's, not the deployment's: its council's strategies
+        # (same town), its axes, the organisations carrying its actions (docs/performance.md).
+        if self.strategy is not None:
+            town = self.strategy.town
+            self.strategies = [s for s in self.strategies if s.town == town]
         self.filters["strategie"].extra["choices"] = [
             (s.slug, f"{s.title} ({s.period})") for s in self.strategies
         ]
         self.filters["axe"].queryset = Axis.objects.filter(strategy=self.strategy)
+        own = getattr(request.user, "organisation_id", None) if request is not None else None
+        self.filters["organisation"].queryset = carrying_organisations(self.strategy, own=own)
 
     def filter_queryset(self, queryset: QuerySet[Action]) -> QuerySet[Action]:
         if self.strategy is not None:
@@ -109,8 +131,7 @@ class ActionFilterSet(django_filters.FilterSet):
     def filter_organisation(
         self, queryset: QuerySet[Action], name: str, value: Organisation
     ) -> QuerySet[Action]:
-        carried = Action.objects.carried_by(value.pk).values("pk")
-        return queryset.filter(pk__in=carried)
+        return cast(ActionQuerySet, queryset).carried_by(value.pk)
 
     def filter_text(self, queryset: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         text = value.strip()
@@ -127,5 +148,4 @@ class ActionFilterSet(django_filters.FilterSet):
     def filter_mine(self, queryset: QuerySet[Action], name: str, value: bool) -> QuerySet[Action]:
         if not value or self.request is None:
             return queryset
-        mine = Action.objects.updatable_by(self.request.user).values("pk")
-        return queryset.filter(pk__in=mine)
+        return cast(ActionQuerySet, queryset).updatable_by(self.request.user)

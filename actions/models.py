@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -9,12 +9,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from clspdr.models import Role
+from clspdr.models import Role, User
 from clspdr.permissions import ACTION_UPDATE_STATUS, has_perm
 from clspdr.text import plain_text
 
 if TYPE_CHECKING:
-    from clspdr.models import User
     from governance.models import Organisation
 
 
@@ -52,18 +51,51 @@ class ActionQuerySet(models.QuerySet["Action"]):
         if user.role == Role.COORDINATOR:
             return self
         codename = ACTION_UPDATE_STATUS.codename
-        granted = models.Q(
-            pk__in=ActionUserObjectPermission.objects.filter(
-                user=user, permission__codename=codename
-            ).values("content_object_id")
-        ) | models.Q(
-            pk__in=ActionGroupObjectPermission.objects.filter(
-                group__user=user, permission__codename=codename
-            ).values("content_object_id")
+        # EXISTS, correlated with each row of the caller's (already narrowed) queryset: an
+        # IN (subquery) would list every action of every council first (docs/performance.md).
+        granted = models.Exists(
+            ActionUserObjectPermission.objects.filter(
+                content_object=models.OuterRef("pk"), user=user, permission__codename=codename
+            )
+        ) | models.Exists(
+            ActionGroupObjectPermission.objects.filter(
+                content_object=models.OuterRef("pk"),
+                group__user=user,
+                permission__codename=codename,
+            )
         )
         if user.role == Role.PARTNER and user.organisation_id:
-            granted |= models.Q(pk__in=Action.objects.carried_by(user.organisation_id).values("pk"))
+            granted |= _carried_by(user.organisation_id)
         return self.filter(granted)
+
+    def any_updatable_by(self, user: User) -> bool:
+        """`updatable_by(user).exists()` on the whole plan, answered from the grants and the
+        carriers' indexes in one query, instead of walking every action of the deployment
+        until one matches (docs/performance.md)."""
+        if not (user.is_authenticated and user.is_active):
+            return False
+        if user.role == Role.COORDINATOR:
+            return self.exists()
+        codename = ACTION_UPDATE_STATUS.codename
+        grounds = models.Q(
+            models.Exists(
+                ActionUserObjectPermission.objects.filter(user=user, permission__codename=codename)
+            )
+        ) | models.Q(
+            models.Exists(
+                ActionGroupObjectPermission.objects.filter(
+                    group__user=user, permission__codename=codename
+                )
+            )
+        )
+        if user.role == Role.PARTNER and user.organisation_id:
+            organisation_id = user.organisation_id
+            grounds |= models.Q(
+                models.Exists(Action.objects.filter(lead_organisation_id=organisation_id))
+            ) | models.Q(
+                models.Exists(ActionContributor.objects.filter(organisation_id=organisation_id))
+            )
+        return User.objects.filter(pk=user.pk).filter(grounds).exists()
 
     def in_plan_order(self) -> ActionQuerySet:
         """The order of the plan: latest strategy first, then axis, position and number.
@@ -71,13 +103,16 @@ class ActionQuerySet(models.QuerySet["Action"]):
         return self.order_by(*PLAN_ORDER)
 
     def carried_by(self, organisation_id: int) -> ActionQuerySet:
-        """Actions an organisation leads or contributes to, as one pk__in subquery."""
-        contributed = ActionContributor.objects.filter(organisation_id=organisation_id).values(
-            "action_id"
-        )
-        return self.filter(
-            models.Q(lead_organisation_id=organisation_id) | models.Q(pk__in=contributed)
-        )
+        """Actions an organisation leads or contributes to: an EXISTS per row, so the cost
+        follows the rows asked for, not the size of the deployment."""
+        return self.filter(_carried_by(organisation_id))
+
+
+def _carried_by(organisation_id: int) -> models.Q:
+    contributes = ActionContributor.objects.filter(
+        action=models.OuterRef("pk"), organisation_id=organisation_id
+    )
+    return models.Q(lead_organisation_id=organisation_id) | models.Q(models.Exists(contributes))
 
 
 class Action(models.Model):
@@ -270,11 +305,29 @@ class Funding(models.Model):
         return f"{self.year} — {self.funder} : {self.amount} €"
 
 
+class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
+    def visible_to(self, user: User) -> StatusUpdateQuerySet:
+        """The updates of the actions `user` may see (`ActionQuerySet.visible_to`), decided
+        once for the person as that one is, not by a semi-join on the actions: the planner
+        would misjudge it and walk the strategy's whole history (docs/performance.md)."""
+        return self if has_perm(user, "plan.view") else self.none()
+
+
 class StatusUpdate(models.Model):
     """One update of an action's status and progress, kept forever with its author."""
 
     action = models.ForeignKey(
         Action, on_delete=models.CASCADE, related_name="updates", verbose_name=_("action")
+    )
+    # The action's strategy, copied at write time (services.action_update_status; the admin
+    # keeps it when it moves an action): "latest updates" of one strategy read its own index
+    # range instead of walking every council's history backwards (docs/performance.md).
+    strategy = models.ForeignKey(
+        "axes.Strategy",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,  # statusupdate_strategy_latest begins with it
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -297,14 +350,28 @@ class StatusUpdate(models.Model):
     progress = models.PositiveSmallIntegerField(_("avancement (%)"))
     comment = models.TextField(_("commentaire"), blank=True, validators=[plain_text])
 
+    objects = StatusUpdateQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("mise à jour")
         verbose_name_plural = _("mises à jour")
-        indexes = [models.Index(fields=["action", "-created_at"])]
+        indexes = [
+            models.Index(fields=["action", "-created_at"]),
+            models.Index(
+                fields=["strategy", "-created_at", "-id"], name="statusupdate_strategy_latest"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action_id} {self.created_at:%Y-%m-%d} {self.status} {self.progress} %"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The copy of the action's strategy, for whoever creates an update without naming it
+        # (fixtures, scripts); bulk_create, which skips this, is refused by the NOT NULL.
+        if self.strategy_id is None:
+            self.strategy_id = self.action.axis.strategy_id
+        super().save(*args, **kwargs)
 
 
 class CarrierChange(models.Model):

@@ -1,7 +1,8 @@
 """The weekly reminder of stale actions, sent to the partner organisations that carry them.
 
-An action is stale when it belongs to the current strategy, is neither done nor abandoned, and
-has had no update for more than `STALE_ACTION_DAYS` days (or never). Each organisation that
+An action is stale when it belongs to the current strategy of its council (every council's),
+is neither done nor abandoned, and has had no update for more than `STALE_ACTION_DAYS` days
+(or never). Each organisation that
 leads or contributes to stale actions gets one e-mail a week, addressed to its active partner
 contacts, listing those actions with a link to their sheet. Nothing nominative goes in it.
 
@@ -120,16 +121,27 @@ def reminders_due(now: datetime.datetime) -> bool:
     return local >= timezone.make_aware(opening)
 
 
+def current_strategies(today: datetime.date) -> list[Strategy]:
+    """Each council's current strategy (councils told apart by their town): the one running in
+    `today`'s year, else its latest. One query, whatever the number of councils."""
+    by_town: dict[str, list[Strategy]] = defaultdict(list)
+    for strategy in Strategy.objects.all():
+        by_town[strategy.town].append(strategy)
+    picked = (pick_current(strategies, today.year) for strategies in by_town.values())
+    return [strategy for strategy in picked if strategy is not None]
+
+
 def stale_actions(*, today: datetime.date) -> ActionQuerySet:
-    """Open actions of the current strategy without an update for more than STALE_ACTION_DAYS."""
-    strategy = pick_current(list(Strategy.objects.all()), today.year)
-    if strategy is None:
+    """Open actions of every council's current strategy without an update for more than
+    STALE_ACTION_DAYS."""
+    strategies = current_strategies(today)
+    if not strategies:
         return Action.objects.none()
     cutoff_day = today - datetime.timedelta(days=settings.STALE_ACTION_DAYS)
     # Local midnight, so "90 days" means calendar days in Manosque, not UTC hours.
     cutoff = timezone.make_aware(datetime.datetime.combine(cutoff_day, datetime.time.min))
     return (
-        Action.objects.filter(axis__strategy=strategy)
+        Action.objects.filter(axis__strategy__in=[s.pk for s in strategies])
         .exclude(status__in=CLOSED_STATUSES)
         .filter(Q(last_update_at__isnull=True) | Q(last_update_at__lt=cutoff))
     )

@@ -38,11 +38,16 @@ def home_actions_for(user: User, *, strategy: Strategy | None = None) -> ActionQ
     return least_recently_updated(actions)
 
 
-def recent_updates(actions: QuerySet[Action], limit: int = 10) -> QuerySet[StatusUpdate]:
-    """The last status updates of `actions`, with who, for which organisation, on what."""
-    return StatusUpdate.objects.filter(action__in=actions.values("pk")).select_related(
-        "action__axis", "author", "author_organisation"
-    )[:limit]
+def recent_updates(user: User, strategy: Strategy, limit: int = 10) -> QuerySet[StatusUpdate]:
+    """The last status updates of `strategy` that `user` may see, with who, for which
+    organisation, on what. Read from the strategy's own range of an index (strategy, newest
+    first): the cost does not grow with the other councils' history (docs/performance.md)."""
+    return (
+        StatusUpdate.objects.visible_to(user)
+        .filter(strategy=strategy)
+        .select_related("action__axis", "author", "author_organisation")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def with_budget_total(actions: QuerySet[Action]) -> QuerySet[Action]:

@@ -137,6 +137,7 @@ def action_update_status(
             raise ActionConflict.for_action(action.pk)
         update = StatusUpdate.objects.create(
             action=action,
+            strategy_id=action.axis.strategy_id,
             author=by,
             author_organisation_id=by.organisation_id,
             created_at=when,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.action_detail, name="detail"),
     path("<int:pk>/avancement/", views.action_update_status, name="update_status"),
     path("<int:pk>/modifier/", views.action_edit, name="edit"),
+    path("<int:pk>/historique/", views.action_history, name="history"),
 ]

@@ -69,12 +69,12 @@ def _plan_overview(user: User, strategy: Strategy) -> dict[str, Any]:
 
 
 def _coordinator_view(user: User, strategy: Strategy | None) -> dict[str, Any]:
-    actions = Action.objects.visible_to(user)
-    if strategy is not None:
-        actions = actions.filter(axis__strategy=strategy)
+    if strategy is None:  # no strategy loaded: no action, no update
+        return {"stale_actions": [], "updates": []}
+    actions = Action.objects.visible_to(user).filter(axis__strategy=strategy)
     stale = list(least_recently_updated(actions)[:STALE_LIMIT])
     days_since_update(stale)
-    return {"stale_actions": stale, "updates": recent_updates(actions)}
+    return {"stale_actions": stale, "updates": recent_updates(user, strategy)}
 
 
 @secure_admin_login

@@ -78,6 +78,7 @@ class StatusUpdateFactory(factory.django.DjangoModelFactory[StatusUpdate]):
         model = StatusUpdate
 
     action = factory.SubFactory(ActionFactory)
+    strategy = factory.LazyAttribute(lambda u: u.action.axis.strategy)
     author = factory.SubFactory(UserFactory)
     created_at = factory.LazyFunction(timezone.now)
     previous_status = "todo"

@@ -86,6 +86,7 @@ def _history(action: Action, author: User, updates: int) -> None:
         status, progress = HISTORY[index % len(HISTORY)]
         StatusUpdate.objects.create(
             action=action,
+            strategy_id=action.axis.strategy_id,
             author=author,
             author_organisation=action.lead_organisation,
             created_at=now - datetime.timedelta(days=updates - index),
@@ -133,3 +134,32 @@ def assert_constant_queries(
     assert response.status_code == 200
     print(f"\n{url} {headers or ''}: {few} queries with 1 and with 50 actions")
     return few
+
+
+def add_councils(
+    n: int, *, lead: Organisation | None = None, author: User | None = None
+) -> list[Action]:
+    """`n` other councils (a strategy of another town each, running now), each with an axis,
+    an action led by `lead` (a new organisation by default) and status updates newer than
+    anything else: what a département-sized deployment adds around a council's pages."""
+    from axes.models import Strategy
+
+    author = author or UserFactory.create()
+    year = timezone.localdate().year
+    created: list[Action] = []
+    first = Strategy.objects.count()
+    for index in range(first, first + n):
+        strategy = Strategy.objects.create(
+            slug=f"commune-{index}-{year}",
+            title=f"Stratégie de la commune {index}",
+            town=f"Commune {index}",
+            # running, but older than the tests' own (2023-2027): never the one picked as current
+            start_year=2020,
+            end_year=year + 3,
+        )
+        axis = Axis.objects.create(strategy=strategy, number=1, title=f"Axe d'ailleurs {index}")
+        organisation = lead or OrganisationFactory.create(name=f"Organisation d'ailleurs {index}")
+        created.extend(
+            make_actions(1, axis, lead=organisation, contributors=[], author=author, updates=2)
+        )
+    return created

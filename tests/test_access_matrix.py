@@ -58,6 +58,7 @@ GET_EXPECTATIONS: dict[str, tuple[Kwargs, dict[str, int]]] = {
     "actions:export_csv": (_none, _plan_page()),
     "actions:export_xlsx": (_none, _plan_page()),
     "actions:detail": (_action, _plan_page()),
+    "actions:history": (_action, _plan_page()),
     "actions:update_status": (_action, {"anonymous": 302, **dict.fromkeys(LOGGED_IN, 405)}),
     "actions:edit": (_action, _coordinator_only()),
     # the account-change audit trail: coordinator (and DPO, tests/clspdr/test_audit.py) only

@@ -22,7 +22,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.formats import date_format, number_format
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from actions import services
@@ -96,7 +96,6 @@ def action_update_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     if not wants_fragment(request):
         messages.success(request, message)
         return redirect("actions:detail", pk=action.pk)
-    _prefetch_history(action)
     # The swap removes the button that had the focus: it goes to the panel's heading.
     context = {**_panel_context(access, None, None), "focus_heading": True}
     html = render_to_string(PANEL, context, request) + render_to_string(
@@ -155,7 +154,6 @@ def _render_sheet(
         _focus_first_error(form)
     action = access.action
     if wants_fragment(request):
-        _prefetch_history(action)
         return render(request, PANEL, _panel_context(access, form, conflict))
     _prefetch_sheet(action)
     context = {
@@ -183,29 +181,67 @@ def _panel_context(
     }
 
 
-def _history(action: Action) -> list[tuple[str, StatusUpdate | CarrierChange | SheetChange]]:
-    """Status updates, carrier changes and sheet changes, newest first, each tagged with its
-    kind."""
-    entries: list[tuple[str, StatusUpdate | CarrierChange | SheetChange]] = [
-        *(("status", update) for update in action.updates.all()),
-        *(("carriers", change) for change in action.carrier_changes.all()),
-        *(("sheet", change) for change in action.sheet_changes.all()),
-    ]
-    # Both are already newest first; a stable sort keeps that order among equal dates.
-    return sorted(entries, key=lambda entry: entry[1].created_at, reverse=True)
+# The sheet shows the latest entries of its history; the rest comes a page at a time, on
+# request ("Voir les mises à jour précédentes"): a long history no longer weighs on the sheet.
+HISTORY_PAGE_SIZE = 20
+# A page number is anybody's to write: bounded, so that its LIMIT stays a number SQL takes.
+MAX_HISTORY_PAGE = 10_000
+
+HistoryEntry = tuple[str, StatusUpdate | CarrierChange | SheetChange]
 
 
-def _history_prefetches() -> list[Prefetch]:
+@dataclass
+class HistoryPage:
+    entries: list[HistoryEntry]
+    number: int
+    has_next: bool
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def first_position(self) -> int:
+        """The rank of the page's first entry in the whole history (an <ol>'s start)."""
+        return (self.number - 1) * HISTORY_PAGE_SIZE + 1
+
+
+def _history(action: Action, page: int = 1) -> HistoryPage:
+    """Page `page` of the status updates, carrier changes and sheet changes, newest first,
+    each tagged with its kind: three bounded queries, whatever the history's length."""
+    end = page * HISTORY_PAGE_SIZE
     people = ("author", "author_organisation")
-    return [
-        Prefetch("updates", queryset=StatusUpdate.objects.select_related(*people)),
-        Prefetch("carrier_changes", queryset=CarrierChange.objects.select_related(*people)),
-        Prefetch("sheet_changes", queryset=SheetChange.objects.select_related(*people)),
+    # Each kind's newest `end + 1` are enough to know the merged page and whether one follows.
+    kinds: list[tuple[str, Any]] = [
+        ("status", StatusUpdate.objects.filter(action=action)),
+        ("carriers", CarrierChange.objects.filter(action=action)),
+        ("sheet", SheetChange.objects.filter(action=action)),
     ]
+    entries: list[HistoryEntry] = [
+        (kind, entry)
+        for kind, rows in kinds
+        for entry in rows.select_related(*people).order_by("-created_at", "-pk")[: end + 1]
+    ]
+    # Each is already newest first; a stable sort keeps that order among equal dates.
+    entries.sort(key=lambda entry: entry[1].created_at, reverse=True)
+    return HistoryPage(entries[end - HISTORY_PAGE_SIZE : end], page, len(entries) > end)
 
 
-def _prefetch_history(action: Action) -> None:
-    prefetch_related_objects([action], *_history_prefetches())
+@login_required
+@require_safe
+@vary_on_headers("HX-Request")
+def action_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A further page of an action's history: for htmx, its entries (added at the end of the
+    sheet's list) and the next button; without JavaScript, a page of its own."""
+    access = action_for_user(request.user, pk)
+    try:
+        number = min(max(int(request.GET.get("page", "2")), 1), MAX_HISTORY_PAGE)
+    except ValueError:
+        number = 2
+    context = {"action": access.action, "history": _history(access.action, number)}
+    if wants_fragment(request):
+        return render(request, "actions/history.html#more", context)
+    return render(request, "actions/history.html", context)
 
 
 def _prefetch_sheet(action: Action) -> None:
@@ -223,7 +259,6 @@ def _prefetch_sheet(action: Action) -> None:
                 Prefetch("items", queryset=items)
             ),
         ),
-        *_history_prefetches(),
     )
 
 

@@ -31,8 +31,12 @@ def _render_strategy(
     if strategy is not None:
         actions = Action.objects.visible_to(user).filter(axis__strategy=strategy)
         context["progress"] = strategy_progress(strategy, actions=actions)
-        context["updates"] = recent_updates(actions)
-        context["others"] = [s for s in strategies if s.pk != strategy.pk]
+        context["updates"] = recent_updates(user, strategy)
+        # Its council's other strategies (same town), not every council's of the deployment.
+        context["others"] = [
+            s for s in strategies if s.pk != strategy.pk and s.town == strategy.town
+        ]
+        context["is_current"] = strategy == pick_current(strategies)
     return render(request, "axes/dashboard.html", context)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import partial
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -219,3 +221,71 @@ def test_it_keeps_plan_order_whatever_order_the_rows_were_written_in(world, pers
 def _csv_lines(client) -> list[str]:
     content = client.get(reverse("actions:export_csv")).content.decode("utf-8-sig")
     return content.splitlines()[1:]
+
+
+def _options(response, name: str) -> set[str]:
+    html = response.content.decode()
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    return {unescape(label) for label in re.findall(r">([^<]+)</option>", select.group(1))}
+
+
+def test_it_offers_only_the_organisations_carrying_the_shown_strategy(world, personas, login):
+    from tests.queries import add_councils
+
+    add_councils(3)  # each led by an organisation of its own
+    offered = _options(_list(login, personas["elu"]), "organisation")
+    # police, college and town lead, the college and the landlord contribute; the prefecture
+    # and the hospital carry nothing here, the other councils' organisations nothing either.
+    names = ["Police nationale", "Collège Jean Giono", "Ville de Manosque"]
+    assert offered == {"Toutes les organisations", *names, "Habitations de Haute-Provence"}
+
+
+def test_it_offers_a_partner_its_own_organisation_even_when_it_carries_nothing(
+    world, personas, login
+):
+    from clspdr.models import Role
+    from tests.factories import UserFactory
+
+    prefecture = world.organisations["prefecture"]
+    partner = UserFactory(role=Role.PARTNER, organisation=prefecture)
+    assert "Préfecture" in _options(_list(login, partner), "organisation")
+
+
+def test_it_offers_only_the_strategies_of_the_shown_council(world, personas, login):
+    from tests.queries import add_councils
+
+    StrategyFactory(slug="manosque-2019-2022", title="Ancienne", start_year=2019, end_year=2022)
+    elsewhere = add_councils(3)
+    html = _list(login, personas["elu"]).content.decode()
+    assert 'value="manosque-2019-2022"' in html
+    assert "commune-" not in html
+    # another council's strategy is still shown on demand, with its own council's choices
+    other = elsewhere[1].axis.strategy
+    response = _list(login, personas["elu"], strategie=other.slug)
+    assert _codes(response) == ["1.1"]
+    assert 'value="manosque-2019-2022"' not in response.content.decode()
+    assert _options(response, "organisation") == {
+        "Toutes les organisations",
+        str(elsewhere[1].lead_organisation),
+        "Ville de Manosque",  # the elected member's own organisation, always offered
+    }
+
+
+@pytest.mark.parametrize("persona", ["coordination", "police"])
+def test_it_runs_the_same_queries_beside_20_other_councils(world, personas, login, persona):
+    from tests.queries import add_councils, count_queries
+
+    police = world.organisations["police"]
+    client = login(personas[persona])
+    pages: list[dict[str, object]] = [{}, {"mes_actions": "on"}, {"organisation": police.pk}]
+
+    def counts() -> list[int]:
+        return [count_queries(partial(client.get, URL, params)) for params in pages]
+
+    client.get(URL)  # warm the session
+    alone = counts()
+    add_councils(20, lead=police)  # the police carries an action in each of them
+    assert counts() == alone
+    response = client.get(URL, {"organisation": police.pk, "mes_actions": "on"})
+    assert _codes(response) == ["3.1"]  # the police's action here, none of the others'

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import ProtectedError
 
-from actions.models import Action, ActionContributor, ReminderSent, ReminderStatus
+from actions.models import Action, ActionContributor, ReminderSent, ReminderStatus, StatusUpdate
 from governance.models import Organisation
 
 BEFORE = [("actions", "0005_plain_text_fields"), ("governance", "0002_plain_text_fields")]
@@ -77,3 +77,39 @@ def test_it_keeps_reminders_sent_before_the_status_column_as_sent():
     )
     assert migrated.created_at == migrated.sent_at == row.sent_at
     assert ReminderSent._meta.get_field("status").default == ReminderStatus.PENDING
+
+
+STRATEGY_BEFORE = [("actions", "0010_sheetchange")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_copies_each_status_updates_strategy_onto_it():
+    """0011 fills StatusUpdate.strategy from the action's axis, for every existing update."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(STRATEGY_BEFORE)
+    old = executor.loader.project_state(STRATEGY_BEFORE).apps
+    Strategy, Axis = old.get_model("axes", "Strategy"), old.get_model("axes", "Axis")
+    Action = old.get_model("actions", "Action")
+    author = old.get_model("clspdr", "User").objects.create(username="auteur")
+    updates = {}
+    for slug in ("manosque", "forcalquier"):
+        strategy = Strategy.objects.create(
+            slug=slug, title=slug, town=slug, start_year=2023, end_year=2027
+        )
+        axis = Axis.objects.create(strategy=strategy, number=1, title="A")
+        action = Action.objects.create(axis=axis, number="1", title="X")
+        update = old.get_model("actions", "StatusUpdate").objects.create(
+            action=action,
+            author=author,
+            created_at=datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
+            previous_status="todo",
+            previous_progress=0,
+            status="in_progress",
+            progress=10,
+        )
+        updates[update.pk] = strategy.pk
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert dict(StatusUpdate.objects.values_list("pk", "strategy_id")) == updates

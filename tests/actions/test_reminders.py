@@ -403,3 +403,39 @@ def test_it_sends_one_mail_when_two_runs_overlap_without_waiting_for_each_other(
     assert reports["second"] == _report(in_progress=1)
     row = ReminderSent.objects.get(organisation_id=organisation.pk)
     assert (row.status, row.attempts) == (ReminderStatus.SENT, 1)
+
+
+def test_it_reminds_the_stale_actions_of_every_councils_strategy(world, personas, mailoutbox):
+    from tests.queries import add_councils
+
+    hospital = world.organisations["hopital"]  # carries nothing in Manosque
+    [elsewhere] = add_councils(1, lead=hospital)
+    _set(elsewhere, last_update_at=_days_ago(200))
+
+    _weekly_check(today=TODAY)
+
+    message = _by_recipients(mailoutbox)[("complexe@example.org",)]
+    assert f"/plan/actions/{elsewhere.pk}/" in message.body
+
+
+def test_it_runs_as_many_queries_for_five_councils_as_for_one(world, personas, mailoutbox):
+    """The councils' strategies are read together: the same organisations reminded of the
+    stale actions of five councils cost the queries of one."""
+    from tests.queries import add_councils, count_queries
+
+    one = count_queries(lambda: _weekly_check(today=TODAY))
+    reminded = len(mailoutbox)
+    ReminderSent.objects.all().delete()
+    mailoutbox.clear()
+    police, college = world.organisations["police"], world.organisations["college"]
+    for action in add_councils(2, lead=police) + add_councils(2, lead=college):
+        _set(action, last_update_at=_days_ago(200))
+
+    five = count_queries(lambda: _weekly_check(today=TODAY))
+
+    assert len(mailoutbox) == reminded
+    # the police's action here and its two elsewhere, in the one mail of the week
+    assert _by_recipients(mailoutbox)[("police@example.org",)].subject.endswith(
+        "3 actions à mettre à jour"
+    )
+    assert five == one

@@ -315,4 +315,57 @@ def test_it_shows_the_sheet_changes_in_as_many_queries_whatever_their_number(
     few = _count_queries(client, _url(small))
     with django_assert_max_num_queries(few):
         page = client.get(_url(big)).content.decode()
-    assert page.count("a modifié « Territoire »") == 30
+    assert page.count("a modifié « Territoire »") == 20  # the latest; the rest on request
+    assert "Voir les mises à jour précédentes" in page
+
+
+def _long_history(action, author, count: int) -> None:
+    start = timezone.datetime(2025, 1, 1, 9, 0, tzinfo=PARIS)
+    for i in range(count):
+        StatusUpdateFactory(
+            action=action,
+            author=author,
+            author_organisation=author.organisation,
+            created_at=start + dt.timedelta(days=i),
+            comment=f"Point numéro {i:03d}",
+        )
+
+
+def test_it_shows_the_latest_20_updates_and_a_control_for_the_rest(world, personas, login):
+    action = world.actions["police_led"]
+    _long_history(action, personas["police"], 300)
+    html = login(personas["plenier"]).get(_url(action)).content.decode()
+    assert html.count("Point numéro") == 20
+    assert "Point numéro 299" in html and "Point numéro 280" in html
+    assert "Point numéro 279" not in html
+    more = reverse("actions:history", args=[action.pk]) + "?page=2"
+    # A plain link (works without JavaScript) that htmx fetches and appends to the list.
+    assert f'href="{more}"' in html and f'hx-get="{more}"' in html
+    assert 'hx-target="#history-list"' in html and 'id="history-list"' in html
+
+
+def test_it_loads_the_previous_updates_a_page_at_a_time(world, personas, login):
+    action = world.actions["police_led"]
+    _long_history(action, personas["police"], 45)
+    client = login(personas["plenier"])
+    url = reverse("actions:history", args=[action.pk])
+    fragment = client.get(url + "?page=2", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment
+    assert fragment.count("Point numéro") == 20
+    assert "Point numéro 024" in fragment and "Point numéro 005" in fragment
+    assert "Point numéro 025" not in fragment and "Point numéro 004" not in fragment
+    assert 'tabindex="-1" autofocus' in fragment  # the first new entry takes the focus
+    assert 'hx-swap-oob="outerHTML"' in fragment and "?page=3" in fragment
+    last = client.get(url + "?page=3", HTTP_HX_REQUEST="true").content.decode()
+    assert last.count("Point numéro") == 5
+    assert "Voir les mises à jour précédentes" not in last  # the control is replaced: no more
+    # Without JavaScript, the same page is a page of its own, numbered where it starts.
+    page = client.get(url + "?page=2").content.decode()
+    assert "<html" in page and 'start="21"' in page and page.count("Point numéro") == 20
+
+
+@pytest.mark.parametrize("page", ["abc", "-3", "99999999999999999999"])
+def test_it_answers_any_page_number(world, personas, login, page):
+    action = world.actions["police_led"]
+    url = reverse("actions:history", args=[action.pk])
+    assert login(personas["plenier"]).get(url, {"page": page}).status_code == 200

@@ -193,3 +193,44 @@ def test_it_runs_the_same_queries_on_the_axis_page_for_1_and_50_actions(
     axis = world.axes[0]
     url = reverse("axes:axis", args=[axis.pk])
     assert_constant_queries(client, url, axis, django_assert_num_queries)
+
+
+def test_it_costs_the_same_queries_and_bytes_beside_20_other_councils(world, personas, login):
+    """Flat with the deployment's size: the other councils' strategies, actions and (newer)
+    updates add no query and not a byte to a council's dashboard."""
+    from tests.queries import add_councils, count_queries
+
+    StatusUpdateFactory(action=world.actions["college_led"], author=personas["education"])
+    client = login(personas["coordination"])
+    url = reverse("axes:dashboard")
+    client.get(url)  # warm the session
+    few = count_queries(lambda: client.get(url))
+    alone = client.get(url).content
+    add_councils(20)
+    assert count_queries(lambda: client.get(url)) == few
+    beside = client.get(url).content
+    # no other council's strategy listed, no other council's update (tokens vary, not lengths)
+    assert len(beside) == len(alone) and b"commune" not in beside.lower()
+
+
+def test_it_lists_the_latest_updates_of_the_shown_strategy_only(world, personas, login):
+    from tests.queries import add_councils
+
+    StatusUpdateFactory(action=world.actions["college_led"], author=personas["education"])
+    elsewhere = add_councils(2)  # their updates are newer
+    response = login(personas["coordination"]).get(reverse("axes:dashboard"))
+    assert [u.action_id for u in response.context["updates"]] == [world.actions["college_led"].pk]
+    other = login(personas["coordination"]).get(
+        reverse("axes:strategy", args=[elsewhere[0].axis.strategy.slug])
+    )
+    assert {u.action_id for u in other.context["updates"]} == {elsewhere[0].pk}
+
+
+def test_it_lists_the_other_strategies_of_the_same_council_only(world, personas, login):
+    from tests.queries import add_councils
+
+    StrategyFactory(slug="manosque-2019-2022", start_year=2019, end_year=2022)
+    add_councils(1)
+    html = login(personas["plenier"]).get(reverse("axes:dashboard")).content.decode()
+    assert reverse("axes:strategy", args=["manosque-2019-2022"]) in html
+    assert "Stratégie de la commune 0" not in html

@@ -197,6 +197,32 @@ def test_it_bumps_the_version_when_the_admin_renumbers_an_action(client, technic
     assert (fresh.status, fresh.progress) == (action.status, action.progress)
 
 
+def test_it_moves_the_history_with_an_action_moved_to_another_strategy(
+    client, technical_admin, world, personas
+):
+    from actions.models import StatusUpdate
+    from tests.factories import AxisFactory, StatusUpdateFactory, StrategyFactory
+
+    action = Action.objects.get(pk=world.actions["police_led"].pk)
+    update = StatusUpdateFactory(action=action, author=personas["police"])
+    other = AxisFactory(strategy=StrategyFactory(slug="manosque-2028-2032"), number=2)
+    client.force_login(technical_admin)
+    url = reverse("admin:actions_action_change", args=[action.pk])
+    data = {
+        "axis": str(other.pk),
+        "number": action.number,
+        "position": str(action.position),
+        "sublists-TOTAL_FORMS": "0",
+        "sublists-INITIAL_FORMS": "0",
+        "fundings-TOTAL_FORMS": "0",
+        "fundings-INITIAL_FORMS": "0",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    # the strategy's "latest updates" now count it with its new strategy
+    assert StatusUpdate.objects.get(pk=update.pk).strategy_id == other.strategy_id
+
+
 def test_it_refuses_to_delete_an_action_that_has_history(client, technical_admin, world, personas):
     action = world.actions["police_led"]
     action_update_status(

@@ -1,6 +1,7 @@
 import pytest
 
 from clspdr import permissions
+from clspdr.permissions import ACTION_UPDATE_STATUS
 
 
 def test_it_raises_on_an_unknown_permission_name(personas):
@@ -54,3 +55,27 @@ def test_it_grants_a_per_action_exception_with_guardian(world, personas):
     assign_perm(permissions.ACTION_UPDATE_STATUS.perm, plenier, action)
     assert permissions.has_perm(plenier, "action.update_status", action)
     assert not permissions.has_perm(plenier, "action.update_status", world.actions["police_led"])
+
+
+def test_it_tells_who_may_update_some_action_as_updatable_by_does(world, personas):
+    """`any_updatable_by` answers `updatable_by(user).exists()` without walking the actions:
+    the same answer for every persona, a partner carrying nothing, and a guardian grant."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from actions.models import Action
+    from clspdr.models import Role
+    from tests.factories import OrganisationFactory, UserFactory
+
+    idle = UserFactory(role=Role.PARTNER, organisation=OrganisationFactory(name="Sans action"))
+    granted = UserFactory(role=Role.ELECTED)
+    assign_perm(ACTION_UPDATE_STATUS.perm, granted, world.actions["ville_led"])
+    in_group = UserFactory(role=Role.ELECTED)
+    group = Group.objects.create(name="Référents")
+    in_group.groups.add(group)
+    assign_perm(ACTION_UPDATE_STATUS.perm, group, world.actions["ville_led"])
+    people = [p for p in personas.values() if p is not None] + [idle, granted, in_group]
+    answers = {p.username: Action.objects.any_updatable_by(p) for p in people}
+    assert answers == {p.username: Action.objects.updatable_by(p).exists() for p in people}
+    assert not answers[idle.username] and answers[granted.username] and answers[in_group.username]
+    assert answers[personas["police"].username] and not answers[personas["plenier"].username]

@@ -74,6 +74,7 @@ DEMO_KWARGS: dict[str, Callable[[], dict[str, Any]]] = {
     "axes:axis": lambda: {"pk": swept_action().axis_id},
     "actions:detail": _action_kwargs,
     "actions:edit": _action_kwargs,
+    "actions:history": _action_kwargs,
     "actions:update_status": _action_kwargs,
     "account_reset_password_from_key": lambda: {"uidb36": "0", "key": "not-a-key"},
     "account_confirm_email": lambda: {"key": "not-a-key"},

@@ -51,3 +51,45 @@ def test_it_never_shows_the_form_to_whom_cannot_change_the_action(demo, page: Pa
         expect(page.get_by_role("heading", level=1)).to_contain_text("Approche globale")
         expect(page.get_by_role("button", name="Enregistrer la mise à jour")).to_have_count(0)
         expect(page.get_by_label("Commentaire")).to_have_count(0)
+
+
+def test_it_loads_the_previous_updates_on_the_sheet_on_request(demo, page: Page, log_in):
+    import datetime
+
+    from django.utils import timezone
+
+    from actions.models import StatusUpdate
+    from clspdr.models import User
+
+    action = _action_31()
+    police = User.objects.get(username="police")
+    start = timezone.now() - datetime.timedelta(days=400)
+    for day in range(45):
+        StatusUpdate.objects.create(
+            action=action,
+            author=police,
+            author_organisation_id=police.organisation_id,
+            created_at=start + datetime.timedelta(days=day),
+            previous_status="in_progress",
+            previous_progress=10,
+            status="in_progress",
+            progress=20,
+            comment=f"Point d'étape {day:02d}",
+        )
+    log_in("plenier")
+    page.goto(f"/plan/actions/{action.pk}/")
+    entries = page.locator("#history-list > li")
+    shown = entries.count()
+    assert shown == 20
+    more = page.get_by_role("link", name="Voir les mises à jour précédentes")
+    more.click()
+    expect(entries).to_have_count(40)
+    # The first entry added takes the focus; the page has not changed (htmx appended them).
+    expect(entries.nth(20)).to_be_focused()
+    assert page.url.endswith(f"/plan/actions/{action.pk}/")
+    more.click()
+    total = StatusUpdate.objects.filter(action=action).count()
+    expect(entries).to_have_count(
+        total + action.carrier_changes.count() + action.sheet_changes.count()
+    )
+    expect(more).to_have_count(0)

@@ -365,9 +365,20 @@ def _comment(rng: random.Random, index: int) -> str:
 
 
 def _copy_updates(rows: Iterable[Sequence[Any]]) -> None:
+    """Rows start with the action's id; each gets its action's strategy, which the "latest
+    updates" of a strategy read from its own index (StatusUpdate.strategy)."""
+    from actions.models import Action
+
+    rows = list(rows)
+    strategy_of = dict(
+        Action.objects.filter(pk__in={row[0] for row in rows}).values_list(
+            "pk", "axis__strategy_id"
+        )
+    )
     columns: tuple[str, ...] = ("action_id", "author_id", "author_organisation_id", "created_at")
     columns += ("previous_status", "previous_progress", "status", "progress", "comment")
-    _copy(_table("actions.StatusUpdate"), columns, rows)
+    columns += ("strategy_id",)
+    _copy(_table("actions.StatusUpdate"), columns, [(*row, strategy_of[row[0]]) for row in rows])
 
 
 def _long_sheet(rng: random.Random, sheet_pk: int, count: int, start: datetime.datetime) -> int:

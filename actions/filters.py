@@ -137,8 +137,11 @@ class ActionFilterSet(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
+        # Accents and case aside: "securite" finds "sécurité", "ÉCOLE" "école" (clspdr/search.py).
         match = (
-            Q(number__icontains=text) | Q(title__icontains=text) | Q(description__icontains=text)
+            Q(number__folded__contains=text)
+            | Q(title__folded__contains=text)
+            | Q(description__folded__contains=text)
         )
         code = _CODE.match(text)
         if code:

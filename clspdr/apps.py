@@ -9,4 +9,7 @@ class ClspdrConfig(AppConfig):
         from clspdr import (
             audit,  # noqa: F401  (registers the "audit.view" rule)
             checks,  # noqa: F401  (registers the deployment checks)
+            search,
         )
+
+        search.install()

@@ -21,7 +21,7 @@ from django.forms import BaseForm
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -46,6 +46,7 @@ from actions.models import (
 )
 from actions.services import SHEET_FIELDS, ActionConflict, FundingLine
 from clspdr.http import AuthenticatedHttpRequest, wants_fragment
+from clspdr.templatetags.clspdr import frdate
 
 PAGE = "actions/detail.html"
 PANEL = "actions/detail.html#status-panel"
@@ -387,7 +388,7 @@ def _show(name: str, value: Any) -> str:
     if name == "priority":
         return str(Priority(value).label)
     if isinstance(value, date):
-        return date_format(value, "DATE_FORMAT")
+        return frdate(value)  # "1er juillet 2026", not Django's "1 juillet 2026"
     return str(value)
 
 

@@ -84,6 +84,41 @@ def frdate(value: date | datetime | None, fmt: str = "j F Y") -> str:
     return text
 
 
+@register.filter(expects_localtime=True)
+def isodate(value: date | datetime | None) -> str:
+    """The machine-readable form for `<time datetime="...">`: "2026-07-01", or
+    "2026-07-01T14:05:00+02:00" for a datetime (Paris time, whole seconds as HTML allows)."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+@register.filter
+def age(days: int | None) -> str:
+    """How long ago, as a person says it: "aujourd'hui", "hier", "il y a 3 jours", "il y a
+    2 semaines", "il y a 3 mois", "il y a plus d'un an", "il y a plus de 2 ans".
+
+    Takes whole days (`days_since_update`, actions/selectors.py); rounds down, so an age never
+    reads older than it is. A date in the future (a clock ahead) reads "aujourd'hui".
+    """
+    if days is None:
+        return ""
+    if days <= 0:
+        return "aujourd'hui"
+    if days == 1:
+        return "hier"
+    if days < 14:
+        return f"il y a {days}\u00a0jours"
+    if days < 60:
+        return f"il y a {days // 7}\u00a0semaines"
+    if days < 365:
+        return f"il y a {min(days // 30, 11)}\u00a0mois"
+    years = days // 365
+    return "il y a plus d'un an" if years == 1 else f"il y a plus de {years}\u00a0ans"
+
+
 @register.filter
 def audit_action(name: str) -> str:
     """The French label of a dotted audit action name (clspdr/audit.py)."""

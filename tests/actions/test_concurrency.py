@@ -17,10 +17,10 @@ from django.db import close_old_connections, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from actions.models import Action, Status, StatusUpdate
 from actions.services import ActionConflict, action_update_status
+from clspdr.templatetags.clspdr import frdate
 
 WAIT = 30  # seconds; a safety net against a deadlocked test, never reached when it passes
 
@@ -223,7 +223,7 @@ def test_it_shows_the_second_person_the_first_ones_values(world, personas):
     assert "<html" in html
     author = personas["police"].get_full_name()
     update = StatusUpdate.objects.get()
-    when = date_format(timezone.localtime(update.created_at), "j F Y à H:i")
+    when = frdate(timezone.localtime(update.created_at), "j F Y à H:i")
     assert (
         f"Cette action a été modifiée par <bdi>{author}</bdi> (<bdi>Police nationale</bdi>) le {when} "
         "pendant que vous la modifiiez. Voici ses valeurs : " in html

@@ -204,6 +204,21 @@ def test_it_shows_a_conflict_and_keeps_what_was_typed(world, personas, login):
     assert action.title == "Titre de l'autre" and action.version == 2
 
 
+def test_it_writes_the_conflicts_dates_as_french_does(world, personas, login):
+    action = world.actions["police_led"]
+    action_edit_sheet(
+        action=action,
+        by=personas["coordination"],
+        data={"end_date": dt.date(2028, 1, 1)},
+        expected_version=1,
+    )
+    response = login(personas["coordination"]).post(_url(action), _data(world, action, version="1"))
+    assert response.status_code == 409
+    assert (
+        "enregistré : 1er janvier 2028<br>votre saisie : 30 juin 2027" in response.content.decode()
+    )
+
+
 def test_it_saves_after_the_conflict_when_resubmitted(world, personas, login):
     action = world.actions["police_led"]
     action_edit_sheet(action=action, by=personas["coordination"], data={}, expected_version=1)

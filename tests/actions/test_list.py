@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from html import unescape
+from io import StringIO
 
 import pytest
 from django.urls import reverse
@@ -94,6 +95,35 @@ def test_it_searches_number_title_and_description(world, personas, login, q, exp
     Action.objects.filter(pk=world.actions["college_led"].pk).update(title="Forum au collège")
     Action.objects.filter(pk=world.actions["ville_led"].pk).update(
         description="Procédure de rappel à l'ordre."
+    )
+    assert _codes(_list(login, personas["elu"], q=q)) == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("securite", ["3.1"]),  # typed without accents
+        ("SÉCURITÉ", ["3.1"]),
+        ("harcelement", ["1.1"]),
+        ("ecole", ["3.5"]),  # in the description
+        ("École", ["3.5"]),  # non-ASCII case: SQLite's LIKE folds ASCII only
+        ("ÉCOLE", ["3.5"]),
+        ("coeur", ["1.1"]),  # a ligature, as PostgreSQL's unaccent writes it
+        ("cœur", ["1.1"]),
+        ("%", []),  # LIKE's wildcards are searched as text
+        ("_", []),
+    ],
+)
+def test_it_searches_whatever_the_accents_and_case(world, personas, login, q, expected):
+    """On SQLite and on PostgreSQL (CI): `unaccent` there, a registered function here."""
+    Action.objects.filter(pk=world.actions["police_led"].pk).update(
+        title="Communiquer sur la sécurité et la tranquillité publique"
+    )
+    Action.objects.filter(pk=world.actions["college_led"].pk).update(
+        title="Prévention du harcèlement au cœur des collèges"
+    )
+    Action.objects.filter(pk=world.actions["ville_led"].pk).update(
+        description="Étendre le pédibus à d'autres écoles."
     )
     assert _codes(_list(login, personas["elu"], q=q)) == expected
 
@@ -289,3 +319,15 @@ def test_it_runs_the_same_queries_beside_20_other_councils(world, personas, logi
     assert counts() == alone
     response = client.get(URL, {"organisation": police.pk, "mes_actions": "on"})
     assert _codes(response) == ["3.1"]  # the police's action here, none of the others'
+
+
+@pytest.mark.parametrize("q", ["securite", "SECURITE", "sécurité"])
+def test_it_finds_the_strategys_action_on_security_typed_without_accents(db, q):
+    """The strategy as the council wrote it: 3.2 "Communiquer sur la sécurité…"."""
+    from django.core.management import call_command
+
+    from actions.filters import ActionFilterSet
+
+    call_command("load_strategy", stdout=StringIO())
+    found = ActionFilterSet({"q": q}, Action.objects.select_related("axis")).qs
+    assert "3.2" in {action.code for action in found}

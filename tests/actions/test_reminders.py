@@ -439,3 +439,14 @@ def test_it_runs_as_many_queries_for_five_councils_as_for_one(world, personas, m
         "3 actions à mettre à jour"
     )
     assert five == one
+
+
+def test_it_writes_the_first_of_the_month_as_french_does(world, personas, mailoutbox):
+    """ "1er décembre", never "1 décembre", in both parts of the e-mail."""
+    _set(world.actions["police_led"], last_update_at=_days_ago(107))  # 1 December 2025
+
+    _weekly_check(today=TODAY)
+
+    message = _by_recipients(mailoutbox)[("education@example.org",)]
+    assert "Dernière mise à jour\u00a0: 1er décembre 2025" in message.body
+    assert '<time datetime="2025-12-01T12:00:00+01:00">1er décembre 2025</time>' in _html(message)

@@ -13,6 +13,7 @@ from guardian.shortcuts import assign_perm
 from actions.models import Action
 from actions.selectors import home_actions_for
 from clspdr.permissions import ACTION_UPDATE_STATUS
+from clspdr.templatetags.clspdr import frdate
 from tests.factories import ActionFactory, AxisFactory, StatusUpdateFactory, StrategyFactory
 from tests.queries import assert_constant_queries
 
@@ -63,7 +64,10 @@ def test_it_puts_a_partners_least_recently_updated_actions_on_top(world, persona
     # never updated first (3.1), then the longest without news
     assert _codes(html) == ["3.1", "1.9", "1.8", "1.7"]
     assert "jamais" in html
-    assert "il y a 30 jours" in html and "il y a 2 jours" in html
+    # a date, then its age as a person says it
+    two_days = timezone.localdate() - datetime.timedelta(days=2)
+    assert f"{frdate(two_days)}</time>, il y a 2\u00a0jours" in html
+    assert "il y a 4\u00a0semaines" in html  # 30 days
     assert reverse("actions:detail", args=[world.actions["police_led"].pk]) in html
     assert "Pilote" in html and "Contributeur" in html
     assert "Actions à relancer" not in html

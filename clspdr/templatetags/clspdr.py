@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from django import template
 from django.http import QueryDict
 from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
 
 from clspdr import permissions
 
@@ -82,6 +83,12 @@ def frdate(value: date | datetime | None, fmt: str = "j F Y") -> str:
     if fmt.startswith("j") and text.startswith("1 ") and value.day == 1:
         return "1er" + text[1:]
     return text
+
+
+@register.simple_tag
+def today() -> date:
+    """`{% today as day %}`: the local date, for the printed pages' header (base.html)."""
+    return timezone.localdate()
 
 
 @register.filter

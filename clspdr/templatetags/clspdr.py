@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from django import template
 from django.http import QueryDict
 from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
 
 from clspdr import permissions
 
@@ -117,6 +118,12 @@ def age(days: int | None) -> str:
         return f"il y a {min(days // 30, 11)}\u00a0mois"
     years = days // 365
     return "il y a plus d'un an" if years == 1 else f"il y a plus de {years}\u00a0ans"
+
+
+@register.simple_tag
+def today() -> date:
+    """`{% today as day %}`: the local date, for the printed pages' header (base.html)."""
+    return timezone.localdate()
 
 
 @register.filter

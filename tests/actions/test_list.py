@@ -21,7 +21,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def _codes(response) -> list[str]:
-    return re.findall(r"<td>(\d+\.\w+)</td>", response.content.decode())
+    return re.findall(r"<td[^>]*>(\d+\.\w+)</td>", response.content.decode())
 
 
 def _list(login, persona_user, **params):
@@ -158,7 +158,7 @@ def test_it_renders_a_full_page_without_javascript(world, personas, login):
     assert 'hx-get="/plan/actions/"' in html
     assert 'id="results"' in html
     assert 'role="status"' in html and "3 actions correspondent à ces critères." in html
-    assert '<th scope="col">' in html and "<caption>" in html
+    assert '<th scope="col"' in html and "<caption>" in html
 
 
 def test_it_renders_only_the_results_for_htmx(world, personas, login):
@@ -202,7 +202,7 @@ def test_it_paginates_and_keeps_the_filters(world, personas, login):
 def test_it_moves_the_focus_to_the_table_after_an_htmx_page_change(world, personas, login):
     make_actions(55, world.axes[0], updates=0)
     client = login(personas["coordination"])
-    focused = '<table tabindex="-1" autofocus>'
+    focused = 'role="table" tabindex="-1" autofocus>'
     filtered = client.get(URL, {"page": 2}, headers=HTMX).content.decode()
     paged = client.get(URL, {"page": 2}, headers=HTMX | {"HX-Trigger": "page-next"})
     assert focused not in filtered  # the filter field that was typed in keeps the focus

@@ -29,7 +29,7 @@ def _ago(days: int) -> datetime.datetime:
 
 
 def _codes(html: str) -> list[str]:
-    return re.findall(r"<td>(\d+\.\w+)</td>", html)
+    return re.findall(r"<td[^>]*>(\d+\.\w+)</td>", html)
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(world, client):

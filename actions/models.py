@@ -476,14 +476,25 @@ class ReminderStatus(models.TextChoices):
     FAILED = "failed", _("abandonnée après échecs")
 
 
-class ReminderSent(models.Model):
-    """The weekly reminder of stale actions to one organisation: one row per organisation and
-    ISO week, claimed before the e-mail goes out so that re-running the job (beat, a retry, an
-    acks_late re-delivery) never sends it twice. The row's life is in actions/reminders.py."""
+class ReminderKind(models.TextChoices):
+    ORGANISATION = "organisation", _("relance d'une organisation")
+    DIGEST = "digest", _("récapitulatif de la coordination")
 
+
+class ReminderSent(models.Model):
+    """A weekly e-mail of the reminders, claimed before it goes out so that re-running the job
+    (beat, a retry, an acks_late re-delivery) never sends it twice: one row per organisation
+    reminded of its stale actions and ISO week, and one row per week for the coordination's
+    digest (no organisation). The row's life is in actions/reminders.py."""
+
+    kind = models.CharField(
+        _("type"), max_length=12, choices=ReminderKind.choices, default=ReminderKind.ORGANISATION
+    )
     organisation = models.ForeignKey(
         "governance.Organisation",
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("organisation"),
     )
@@ -510,6 +521,16 @@ class ReminderSent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "week_start"], name="unique_reminder_per_week"
+            ),
+            models.UniqueConstraint(
+                fields=["week_start"],
+                condition=models.Q(kind="digest"),
+                name="unique_digest_per_week",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="organisation", organisation__isnull=False)
+                | models.Q(kind="digest", organisation__isnull=True),
+                name="reminder_organisation_iff_not_digest",
             ),
         ]
 

@@ -4,13 +4,21 @@ An action is stale when it belongs to the current strategy of its council (every
 is neither done nor abandoned, and has had no update for more than `STALE_ACTION_DAYS` days
 (or never). Each organisation that
 leads or contributes to stale actions gets one e-mail a week, addressed to its active partner
-contacts, listing those actions with a link to their sheet. Nothing nominative goes in it.
+contacts, listing those actions with a link to their sheet. The only person it names is whom
+to ask: the active coordinators (their name and address, and Reply-To).
+
+Many organisations have no partner contact, so nobody would hear of their stale actions: the
+coordinators get a weekly digest of the stale actions whose carrier has no contact, and of the
+partner contacts who never logged in. It is claimed and sent like the organisations' e-mails,
+as a row of the same table without organisation (`ReminderKind.DIGEST`).
+`reminders_preview` says what the week would send, writing nothing (`send_reminders --dry-run`).
 
 How an e-mail is sent once per organisation and ISO week, without ever holding a database
 transaction while talking to the mail server:
 
 1. `reminders_claim_due` (beat, every quarter of an hour, from Monday 08:30 local time) writes
-   one `ReminderSent` row per organisation and week, in its own short transaction. The unique
+   one `ReminderSent` row per organisation and week (and the digest's), each in its own short
+   transaction. The unique
    index makes the row the claim: a second run, or a concurrent one, finds it and creates none.
    The row names the task that will send it (`task_id`) and is locked to that task for a while
    (`locked_until`); the caller then enqueues one task per row, with that id.
@@ -43,12 +51,20 @@ from enum import Enum
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from actions.models import Action, ActionQuerySet, ReminderSent, ReminderStatus, Status
+from actions.models import (
+    Action,
+    ActionContributor,
+    ActionQuerySet,
+    ReminderKind,
+    ReminderSent,
+    ReminderStatus,
+    Status,
+)
 from actions.selectors import least_recently_updated
 from axes.models import Strategy
 from axes.selectors import pick_current
@@ -78,6 +94,7 @@ class DispatchReport:
     sent: int = 0  # already sent this week
     failed: int = 0  # given up after MAX_ATTEMPTS
     without_contact: int = 0  # carries stale actions but has no partner contact with an e-mail
+    # The coordinators' digest is one more row, counted above (queued, sent...) like the others.
 
     def as_dict(self) -> dict[str, int | bool]:
         return asdict(self)
@@ -152,13 +169,16 @@ def reminders_claim_due(
 ) -> tuple[DispatchReport, list[Claim]]:
     """Claim this week's reminders that no task holds; safe to run any number of times.
 
-    Creates the rows of the organisations not reminded yet, takes over the rows whose task
-    vanished (lock expired), and returns them to be enqueued. Sends nothing itself.
+    Creates the rows of the organisations not reminded yet (and the coordinators' digest when
+    it has something to say), takes over the rows whose task vanished (lock expired), and
+    returns them to be enqueued. Sends nothing itself. Its queries do not grow with the number
+    of organisations (one INSERT per new row aside).
     """
     now = now or timezone.now()
     week = week_start(today)
     organisations = _organisations_carrying(stale_actions(today=today))
     contacts = _partner_contacts([org.pk for org in organisations])
+    # The digest's row has no organisation: its key here is None.
     rows = {row.organisation_id: row for row in ReminderSent.objects.filter(week_start=week)}
     counts: dict[str, int] = defaultdict(int)
     claims: list[Claim] = []
@@ -171,6 +191,12 @@ def reminders_claim_due(
         claim = _create(organisation, week, now)
         if claim is None:
             counts["in_progress"] += 1  # a concurrent run created it a moment ago
+        else:
+            claims.append(claim)
+    if None not in rows and _digest_due(uncovered=counts["without_contact"] > 0):
+        claim = _create(None, week, now)
+        if claim is None:
+            counts["in_progress"] += 1
         else:
             claims.append(claim)
     # Every row of the week, also of organisations that no longer carry stale actions: an
@@ -195,13 +221,22 @@ def reminders_claim_due(
     return report, claims
 
 
+def _digest_due(*, uncovered: bool) -> bool:
+    """Whether the coordinators' digest has readers and something to tell them."""
+    if not coordinators():
+        return False
+    return uncovered or _never_logged_in().exists()
+
+
 def _create(
-    organisation: Organisation, week: datetime.date, now: datetime.datetime
+    organisation: Organisation | None, week: datetime.date, now: datetime.datetime
 ) -> Claim | None:
+    """The row of `organisation`'s reminder, or of the coordinators' digest (None)."""
     task_id = str(uuid.uuid4())
     try:
         with transaction.atomic():  # a savepoint when the caller is in a transaction
             row = ReminderSent.objects.create(
+                kind=ReminderKind.ORGANISATION if organisation else ReminderKind.DIGEST,
                 organisation=organisation,
                 week_start=week,
                 action_count=0,
@@ -241,15 +276,25 @@ def reminder_send(*, reminder_id: int, task_id: str, today: datetime.date) -> Se
         _finish(row, task_id, status=ReminderStatus.FAILED, attempts=F("attempts") - 1)
         logger.error("Stale action reminder %s: given up after %s attempts", row.pk, MAX_ATTEMPTS)
         return SendResult(Outcome.FAILED)
-    actions = list(
-        least_recently_updated(stale_actions(today=today).carried_by(row.organisation_id))
-    )
-    recipients = _partner_contacts([row.organisation_id]).get(row.organisation_id, [])
-    if not actions or not recipients:
-        # Updated or unstaffed since the claim: forget the row, a later run may claim it again.
-        ReminderSent.objects.filter(pk=row.pk, task_id=task_id).delete()
-        return SendResult(Outcome.NOTHING_TO_SEND)
-    message = _message(row.organisation, actions, recipients)
+    if row.organisation is None:
+        digest = coordinator_digest(today=today)
+        recipients = [user.email for user in digest.coordinators]
+        action_count = sum(len(actions) for _, actions in digest.uncovered)
+        if digest.empty or not recipients:
+            ReminderSent.objects.filter(pk=row.pk, task_id=task_id).delete()
+            return SendResult(Outcome.NOTHING_TO_SEND)
+        message = _digest_message(digest, week=row.week_start)
+    else:
+        actions = list(
+            least_recently_updated(stale_actions(today=today).carried_by(row.organisation.pk))
+        )
+        recipients = _partner_contacts([row.organisation.pk]).get(row.organisation.pk, [])
+        action_count = len(actions)
+        if not actions or not recipients:
+            # Updated or unstaffed since the claim: forget the row, a later run may claim it.
+            ReminderSent.objects.filter(pk=row.pk, task_id=task_id).delete()
+            return SendResult(Outcome.NOTHING_TO_SEND)
+        message = _message(row.organisation, actions, recipients, coordinators())
     try:
         message.send()
     except Exception as exc:  # SMTP refusal, timeout, soft time limit...: all worth a retry
@@ -259,7 +304,7 @@ def reminder_send(*, reminder_id: int, task_id: str, today: datetime.date) -> Se
         task_id,
         status=ReminderStatus.SENT,
         sent_at=timezone.now(),
-        action_count=len(actions),
+        action_count=action_count,
         last_error="",
     )
     return SendResult(Outcome.SENT, recipients=len(recipients))
@@ -367,8 +412,151 @@ def _partner_contacts(organisation_ids: list[int]) -> dict[int, list[str]]:
     return contacts
 
 
+def coordinators() -> list[User]:
+    """The active coordinators with an address: whom the reminders name as contact, and the
+    readers of the digest."""
+    return list(
+        User.objects.filter(role=Role.COORDINATOR, is_active=True)
+        .exclude(email="")
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def _never_logged_in() -> QuerySet[User]:
+    return User.objects.filter(role=Role.PARTNER, is_active=True, last_login__isnull=True)
+
+
+@dataclass(frozen=True)
+class CoordinatorDigest:
+    """What the reminders do not reach, for the coordinators."""
+
+    # Organisations carrying stale actions but no partner contact, with those actions.
+    uncovered: list[tuple[Organisation, list[Action]]]
+    # Active partner contacts who never logged in.
+    never_logged_in: list[User]
+    coordinators: list[User]
+
+    @property
+    def empty(self) -> bool:
+        return not self.uncovered and not self.never_logged_in
+
+
+@dataclass(frozen=True)
+class OrganisationPreview:
+    organisation: Organisation
+    recipients: list[str]  # empty: no contact, the digest names it
+    actions: list[Action]
+    status: str | None  # this week's row, if any (ReminderStatus)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What this week's reminders would send, read without writing anything."""
+
+    week: datetime.date
+    organisations: list[OrganisationPreview]
+    digest: CoordinatorDigest
+    digest_status: str | None
+
+
+def coordinator_digest(*, today: datetime.date) -> CoordinatorDigest:
+    """The digest as of `today`, in a number of queries that does not grow with the
+    organisations."""
+    stale = stale_actions(today=today)
+    organisations = _organisations_carrying(stale)
+    contacts = _partner_contacts([org.pk for org in organisations])
+    return _digest(stale, organisations, contacts)
+
+
+def _digest(
+    stale: ActionQuerySet, organisations: list[Organisation], contacts: dict[int, list[str]]
+) -> CoordinatorDigest:
+    uncovered = [org for org in organisations if not contacts.get(org.pk)]
+    by_organisation = _stale_by_organisation(stale, [org.pk for org in uncovered])
+    return CoordinatorDigest(
+        uncovered=[(org, by_organisation[org.pk]) for org in uncovered],
+        never_logged_in=list(
+            _never_logged_in()
+            .select_related("organisation")
+            .order_by("organisation__name", "last_name", "first_name", "pk")
+        ),
+        coordinators=coordinators(),
+    )
+
+
+def reminders_preview(*, today: datetime.date) -> Preview:
+    """Who would get which actions this week, and the digest: reads only."""
+    week = week_start(today)
+    stale = stale_actions(today=today)
+    organisations = _organisations_carrying(stale)
+    contacts = _partner_contacts([org.pk for org in organisations])
+    by_organisation = _stale_by_organisation(stale, [org.pk for org in organisations])
+    statuses: dict[int | None, str] = dict(
+        ReminderSent.objects.filter(week_start=week).values_list("organisation_id", "status")
+    )
+    return Preview(
+        week=week,
+        organisations=[
+            OrganisationPreview(
+                organisation=org,
+                recipients=contacts.get(org.pk, []),
+                actions=by_organisation[org.pk],
+                status=statuses.get(org.pk),
+            )
+            for org in organisations
+        ],
+        digest=_digest(stale, organisations, contacts),
+        digest_status=statuses.get(None),
+    )
+
+
+def _stale_by_organisation(
+    stale: ActionQuerySet, organisation_ids: list[int]
+) -> dict[int, list[Action]]:
+    """Organisation id -> the stale actions it leads or contributes to, least recently updated
+    first: two queries, whatever the number of organisations."""
+    carried: dict[int, list[Action]] = defaultdict(list)
+    if not organisation_ids:
+        return carried
+    contributing = ActionContributor.objects.filter(
+        action__in=stale, organisation_id__in=organisation_ids
+    ).values_list("action_id", "organisation_id")
+    contributors: dict[int, list[int]] = defaultdict(list)
+    for action_id, organisation_id in contributing:
+        contributors[action_id].append(organisation_id)
+    wanted: set[int | None] = set(organisation_ids)
+    actions = least_recently_updated(
+        stale.filter(Q(lead_organisation_id__in=organisation_ids) | Q(pk__in=list(contributors)))
+    )
+    for action in actions:
+        carriers = {action.lead_organisation_id, *contributors[action.pk]} & wanted
+        for carrier in carriers:
+            if carrier is not None:
+                carried[carrier].append(action)
+    return carried
+
+
+def _items(actions: list[Action], site_url: str) -> list[dict[str, object]]:
+    return [
+        {
+            "code": action.code,
+            "title": action.title,
+            "last_update_at": action.last_update_at,
+            "url": site_url + reverse("actions:detail", args=[action.pk]),
+        }
+        for action in actions
+    ]
+
+
+def _contacts(people: list[User]) -> list[dict[str, str]]:
+    return [{"name": user.get_full_name() or user.username, "email": user.email} for user in people]
+
+
 def _message(
-    organisation: Organisation, actions: list[Action], recipients: list[str]
+    organisation: Organisation,
+    actions: list[Action],
+    recipients: list[str],
+    contacts: list[User],
 ) -> EmailMultiAlternatives:
     count = len(actions)
     noun = "action" if count == 1 else "actions"
@@ -380,20 +568,54 @@ def _message(
         "organisation": organisation,
         "count": count,
         "stale_days": settings.STALE_ACTION_DAYS,
-        "items": [
-            {
-                "code": action.code,
-                "title": action.title,
-                "last_update_at": action.last_update_at,
-                "url": site_url + reverse("actions:detail", args=[action.pk]),
-            }
-            for action in actions
-        ],
+        "items": _items(actions, site_url),
+        "contacts": _contacts(contacts),
     }
     # French whatever language the caller (a worker, a request in English) has active.
     with translation.override("fr"):
         text = render_to_string("actions/email/stale_reminder.txt", context)
         html = render_to_string("actions/email/stale_reminder.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=recipients)
+    # A reply reaches the coordination rather than an unread sender address.
+    reply_to = [user.email for user in contacts]
+    message = EmailMultiAlternatives(subject=subject, body=text, to=recipients, reply_to=reply_to)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _digest_message(digest: CoordinatorDigest, *, week: datetime.date) -> EmailMultiAlternatives:
+    site_url = settings.SITE_URL.rstrip("/")
+    uncovered_count = len(digest.uncovered)
+    silent_count = len(digest.never_logged_in)
+    subject = (
+        f"[{settings.SITE_NAME}] Relances de la semaine : "
+        f"{uncovered_count} organisation{'s' if uncovered_count > 1 else ''} sans contact, "
+        f"{silent_count} référent{'s' if silent_count > 1 else ''} jamais connecté"
+        f"{'s' if silent_count > 1 else ''}"
+    )
+    context = {
+        "SITE_NAME": settings.SITE_NAME,
+        "site_url": site_url,
+        "week": week,
+        "stale_days": settings.STALE_ACTION_DAYS,
+        "uncovered": [
+            {"organisation": org, "items": _items(actions, site_url)}
+            for org, actions in digest.uncovered
+        ],
+        "never_logged_in": [
+            {
+                "name": user.get_full_name() or user.username,
+                "email": user.email,
+                "organisation": user.organisation.name if user.organisation else "",
+                "date_joined": user.date_joined,
+            }
+            for user in digest.never_logged_in
+        ],
+    }
+    with translation.override("fr"):
+        text = render_to_string("actions/email/coordinator_digest.txt", context)
+        html = render_to_string("actions/email/coordinator_digest.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, to=[user.email for user in digest.coordinators]
+    )
     message.attach_alternative(html, "text/html")
     return message

@@ -43,8 +43,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 TOWN_NAME = env_str("TOWN_NAME", "Manosque")
 SITE_NAME = env_str("SITE_NAME", f"CLSPDR de {TOWN_NAME}")
 # Absolute links in every e-mail: background jobs have no request, and a request's Host header
-# must not choose where a password-reset link leads (clspdr/adapters.py).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# must not choose where a password-reset link leads (clspdr/adapters.py). In development the
+# default follows the port `make run` serves (PORT, exported by the Makefile).
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
 if not (DEBUG or TESTING) and is_local_url(SITE_URL):
     raise ImproperlyConfigured(
         f"SITE_URL must be the public address of the site when DEBUG is off, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import factory
 from django.utils import timezone
 
@@ -104,3 +106,10 @@ class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
 
     body = factory.SubFactory(BodyFactory)
     user = factory.SubFactory(UserFactory)
+
+
+def log_in_once(users: Iterable[User | None]) -> None:
+    """Mark `users` as having logged in (the coordinators' digest lists those who never did)."""
+    User.objects.filter(pk__in=[u.pk for u in users if u is not None]).update(
+        last_login=timezone.now()
+    )

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -52,7 +53,10 @@ def action_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "focus_table": request.htmx.trigger in ("page-prev", "page-next"),
     }
     if wants_fragment(request):
-        return render(request, "actions/list.html#results", context)
+        # The results, and the filters' "Effacer les filtres" for the out-of-band swap.
+        html = render_to_string("actions/list.html#results", context, request)
+        html += render_to_string("actions/list.html#clear-filters", context, request)
+        return HttpResponse(html)
     context["can_update"] = has_perm(user, "action.update_status")
     return render(request, "actions/list.html", context)
 

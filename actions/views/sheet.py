@@ -50,7 +50,7 @@ from clspdr.templatetags.clspdr import frdate
 
 PAGE = "actions/detail.html"
 PANEL = "actions/detail.html#status-panel"
-OOB_MESSAGE = "actions/detail.html#oob-message"
+SUMMARY = "actions/detail.html#summary"
 
 
 @dataclass
@@ -97,10 +97,11 @@ def action_update_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     if not wants_fragment(request):
         messages.success(request, message)
         return redirect("actions:detail", pk=action.pk)
-    # The swap removes the button that had the focus: it goes to the panel's heading.
-    context = {**_panel_context(access, None, None), "focus_heading": True}
+    # The panel with the confirmation just above the fresh form, and the summary under the
+    # title, out of band: the whole page shows the new status at once.
+    context = {**_panel_context(access, None, None), "confirmation": message}
     html = render_to_string(PANEL, context, request) + render_to_string(
-        OOB_MESSAGE, {"message": message}, request
+        SUMMARY, {"action": action, "oob": True}, request
     )
     return HttpResponse(html)
 

@@ -173,6 +173,24 @@ def test_it_renders_only_the_results_for_htmx(world, personas, login):
     assert "HX-Request" in response["Vary"]
 
 
+def test_it_sends_the_clear_filters_link_with_the_htmx_results(world, personas, login):
+    """Live filtering swaps only the results: the link comes out of band, with the filters."""
+    client = login(personas["police"])
+    page = client.get(URL).content.decode()
+    assert page.count('id="clear-filters"') == 1
+    assert 'hx-select-oob="#result-count:innerHTML,#clear-filters:outerHTML"' in page
+    assert "Effacer les filtres" not in page
+
+    filtered = client.get(URL, {"q": "", "statut": Status.TODO}, headers=HTMX).content.decode()
+    link = filtered[filtered.index('<span id="clear-filters">') :]
+    assert link.startswith(
+        '<span id="clear-filters"><a href="/plan/actions/">Effacer les filtres</a>'
+    )
+
+    unfiltered = client.get(URL, {"q": "", "statut": ""}, headers=HTMX).content.decode()
+    assert '<span id="clear-filters"></span>' in unfiltered
+
+
 def test_it_renders_the_full_page_to_restore_history(world, personas, login):
     headers = {**HTMX, "HX-History-Restore-Request": "true"}
     response = login(personas["police"]).get(URL, headers=headers)

@@ -13,10 +13,18 @@ from django.conf import settings as django_settings
 
 from actions.models import ReminderSent, ReminderStatus
 from actions.tasks import remind_stale_actions_task
+from tests.factories import log_in_once
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def personas(personas):
+    """Each logged in once: no digest for the coordinators (test_reminder_digest.py)."""
+    log_in_once(personas.values())
+    return personas
 
 
 def _at(day: int, hour: int, minute: int = 0) -> datetime.datetime:

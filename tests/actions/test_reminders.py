@@ -18,13 +18,14 @@ from django.utils import timezone
 from actions.models import ReminderSent, ReminderStatus, Status
 from actions.reminders import week_start
 from actions.tasks import remind_stale_actions_task
-from clspdr.models import Role
+from clspdr.models import Role, User
 from tests.factories import (
     ActionFactory,
     AxisFactory,
     OrganisationFactory,
     StrategyFactory,
     UserFactory,
+    log_in_once,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
@@ -38,6 +39,15 @@ def _site(settings):
     settings.SITE_URL = SITE_URL + "/"  # a trailing slash must not double in the links
     settings.SITE_NAME = "CLSPDR de Manosque"
     settings.STALE_ACTION_DAYS = 90
+
+
+@pytest.fixture
+def personas(personas):
+    """The personas, each logged in once: the coordinators' digest then has nothing to say
+    (every organisation carrying stale actions has a contact), and these tests see only the
+    organisations' reminders. The digest's own tests are in test_reminder_digest.py."""
+    log_in_once(personas.values())
+    return personas
 
 
 def _weekly_check(*, today: datetime.date) -> dict:
@@ -99,7 +109,9 @@ def test_it_sends_one_mail_per_organisation_carrying_stale_actions(world, person
     )
     assert report == _report(queued=4)
     rows = ReminderSent.objects.filter(week_start=datetime.date(2026, 3, 16))
-    assert {(r.organisation.name, r.action_count, r.status, r.attempts) for r in rows} == {
+    assert {
+        (r.organisation and r.organisation.name, r.action_count, r.status, r.attempts) for r in rows
+    } == {
         ("Police nationale", 1, ReminderStatus.SENT, 1),
         ("Collège Jean Giono", 2, ReminderStatus.SENT, 1),
         ("Ville de Manosque", 1, ReminderStatus.SENT, 1),
@@ -164,6 +176,8 @@ def test_it_writes_only_to_the_active_partner_contacts_of_the_organisation(
     UserFactory(username="chef", role=Role.MEMBER, organisation=police)
     UserFactory(username="coord2", role=Role.COORDINATOR, organisation=police)
 
+    log_in_once(User.objects.all())
+
     _weekly_check(today=TODAY)
 
     police_mail = next(m for m in mailoutbox if "police@example.org" in m.to)
@@ -222,17 +236,58 @@ def test_it_writes_in_french_with_a_link_to_each_sheet(world, personas, mailoutb
     assert "Lutter contre les rodéos urbains" in html
 
 
-def test_it_names_nobody(world, personas, mailoutbox):
-    """T-10 (docs/security.md): no name of a person in the e-mail, only organisations and actions."""
+def test_it_names_nobody_but_the_coordinator_to_ask(world, personas, mailoutbox):
+    """T-10 (docs/security.md): no name of a person in the e-mail, only organisations and
+    actions, and the coordinator whom to ask."""
     _weekly_check(today=TODAY)
 
     assert mailoutbox
+    coordinator = personas["coordination"]
     for message in mailoutbox:
         for content in (message.subject, message.body, _html(message)):
             for user in filter(None, personas.values()):
-                assert user.first_name not in content
-                assert user.last_name not in content
+                if user == coordinator:
+                    continue
+                assert user.get_full_name() not in content
                 assert user.email not in content
+
+
+def test_it_names_the_coordinators_to_ask_and_replies_reach_them(world, personas, mailoutbox):
+    UserFactory(
+        username="adjointe",
+        first_name="Nadia",
+        last_name="Ferhat",
+        role=Role.COORDINATOR,
+        organisation=world.organisations["ville"],
+        last_login=timezone.now(),
+    )
+    UserFactory(username="partie", role=Role.COORDINATOR, is_active=False)
+    coordinator = personas["coordination"]
+
+    _weekly_check(today=TODAY)
+
+    message = _by_recipients(mailoutbox)[("police@example.org",)]
+    contact = f"{coordinator.first_name} {coordinator.last_name} <coordination@example.org>"
+    assert (
+        "Pour toute question, écrivez à la coordination du CLSPDR\u00a0: "
+        f"Nadia Ferhat <adjointe@example.org>, {contact}" in message.body
+    )
+    assert "ne pas y répondre" not in message.body
+    assert '<a href="mailto:coordination@example.org">coordination@example.org</a>' in (
+        _html(message)
+    )
+    assert sorted(message.reply_to) == ["adjointe@example.org", "coordination@example.org"]
+    assert "partie@example.org" not in message.body
+
+
+def test_it_asks_not_to_reply_when_there_is_no_coordinator(world, mailoutbox):
+    UserFactory(username="police", role=Role.PARTNER, organisation=world.organisations["police"])
+
+    _weekly_check(today=TODAY)
+
+    [message] = mailoutbox
+    assert "merci de ne pas y répondre" in message.body
+    assert message.reply_to == []
 
 
 def test_it_escapes_action_titles_in_the_html_version(world, personas, mailoutbox):

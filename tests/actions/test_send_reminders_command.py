@@ -9,10 +9,18 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from actions.models import ReminderSent, ReminderStatus
+from tests.factories import log_in_once
 
 pytestmark = pytest.mark.django_db
 
 DAY = "2026-03-18"  # week of Monday 16 March 2026
+
+
+@pytest.fixture
+def personas(personas):
+    """Each logged in once: no digest for the coordinators (test_reminder_digest.py)."""
+    log_in_once(personas.values())
+    return personas
 
 
 def _run(*args: str) -> str:

@@ -165,11 +165,39 @@ def test_it_returns_the_status_panel_to_htmx(world, personas, login):
     assert 'class="badge badge--in_progress"' in html
     assert "avancement : 0\u00a0% → 60\u00a0%" in html
     assert 'name="version" value="2"' in html
-    # the button that had the focus is gone: htmx moves it to the panel's heading
-    assert '<h2 id="status-heading" tabindex="-1" autofocus>' in html
-    # the message goes to the page's persistent role="status" region
-    assert 'id="messages" role="status"' in html and 'hx-swap-oob="innerHTML"' in html
-    assert "Avancement de l&#x27;action 3.1 mis à jour." in html
+    # the button that had the focus is gone: the focus goes to the confirmation, just above
+    # the fresh form, where the person is (not to the page's messages, out of view on top)
+    confirmation = (
+        '<p id="status-confirmation" class="message message--success" role="status" '
+        'tabindex="-1" autofocus>Avancement de l&#x27;action 3.1 mis à jour.</p>'
+    )
+    assert confirmation in html
+    assert html.index(confirmation) < html.index('<form class="status-form"')
+    assert 'id="messages"' not in html
+
+
+def test_it_updates_the_summary_under_the_title_in_the_same_swap(world, personas, login):
+    action = world.actions["police_led"]
+    response = _post(login(personas["education"]), action, htmx=True, progress=60)
+
+    html = response.content.decode()
+    panel_end = html.index("</section>", html.index('<section id="status-panel"'))
+    summary = html[html.index('<p id="action-summary"') :]
+    assert html.index('<p id="action-summary"') > panel_end  # beside the panel, not inside
+    assert summary.startswith('<p id="action-summary" hx-swap-oob="outerHTML">')
+    summary = summary[: summary.index("</p>")]
+    assert 'class="badge badge--in_progress"' in summary
+    assert "60 %" in summary
+    assert f"/plan/axes/{action.axis_id}/" in summary
+
+
+def test_it_renders_the_summary_in_place_on_the_page(world, personas, login):
+    action = world.actions["police_led"]
+    page = login(personas["education"]).get(reverse("actions:detail", args=[action.pk]))
+
+    html = page.content.decode()
+    assert html.count('id="action-summary"') == 1
+    assert "hx-swap-oob" not in html
 
 
 def test_it_posts_the_form_with_and_without_htmx(world, personas, login):

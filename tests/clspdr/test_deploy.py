@@ -92,6 +92,22 @@ def test_it_keeps_the_local_defaults_in_development():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("port", "site_url"), [(None, "http://127.0.0.1:8000"), ("8123", "http://127.0.0.1:8123")]
+)
+def test_it_links_e_mails_to_the_port_make_run_serves_in_development(port, site_url):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("SITE_URL", "DEFAULT_FROM_EMAIL")}
+    env["DEBUG"] = "1"
+    if port is not None:
+        env["PORT"] = port
+    script = (
+        "import django; django.setup()\nfrom django.conf import settings\nprint(settings.SITE_URL)"
+    )
+    result = _run(["-c", script], **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == site_url
+
+
 def test_it_is_not_in_debug_mode_unless_asked():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
     assert _production_settings(**env)["DEBUG"] is False

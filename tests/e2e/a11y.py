@@ -144,7 +144,7 @@ def submit_invalid_status(page: Page) -> None:
 
 def submit_status(page: Page) -> None:
     _submit_status(page, "En cours", "60", "Réunion de locataires tenue.")
-    expect(page.locator("#messages")).to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_contain_text("mis à jour")
     _wait_for_htmx(page)
 
 
@@ -260,7 +260,7 @@ STATES: list[SweepPage] = [
         "actions:detail",
         (UPDATER,),
         submit_status,
-        focus="#status-heading, #messages, #messages *",
+        focus="#status-confirmation",
     ),
     SweepPage(
         "action sheet after a failed update",

@@ -226,7 +226,7 @@ def test_it_lets_a_partner_update_an_action_with_the_keyboard_only(demo, page: P
     expect(page.get_by_role("button", name="Enregistrer la mise à jour")).to_be_focused()
     page.keyboard.press("Enter")
 
-    expect(page.locator("#messages")).to_contain_text("mis à jour")
-    expect(page.locator("#status-heading")).to_be_focused()
+    expect(page.locator("#status-confirmation")).to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_be_focused()
     action = a11y.swept_action()
     assert (action.status, action.progress) == ("in_progress", 55)

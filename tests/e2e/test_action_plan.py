@@ -29,7 +29,7 @@ def test_it_lets_the_police_update_its_action_and_the_coordinator_see_it(demo, p
     page.get_by_role("spinbutton", name=re.compile("Avancement")).fill("40")
     page.get_by_label("Commentaire").fill("Contrôles conjoints renforcés près des écoles.")
     page.get_by_role("button", name="Enregistrer la mise à jour").click()
-    expect(page.locator("#messages")).to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_contain_text("mis à jour")
     expect(page.locator("#status-panel")).to_contain_text("40")
     assert _action_31().progress == 40
 

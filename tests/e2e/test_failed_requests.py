@@ -165,7 +165,7 @@ def _expect_failure_shown(page: Page, text: str) -> None:
     expect(page.get_by_label("Commentaire")).to_have_value(COMMENT)
     expect(page.get_by_role("button", name=SAVE)).to_be_enabled()
     expect(page.locator("[aria-busy], .htmx-request")).to_have_count(0)
-    expect(page.locator("#messages")).not_to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_have_count(0)
 
 
 def _assert_not_saved(action: Action) -> None:
@@ -178,7 +178,7 @@ def _save_again(page: Page, action: Action) -> None:
     """The same form, sent again once the server is back, saves once."""
     version = Action.objects.get(pk=action.pk).version
     page.get_by_role("button", name=SAVE).click()
-    expect(page.locator("#messages")).to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_contain_text("mis à jour")
     expect(page.get_by_role("alert")).to_have_count(0)
     saved = Action.objects.get(pk=action.pk)
     assert (saved.version, saved.status, saved.progress) == (version + 1, "in_progress", 60)

@@ -102,7 +102,7 @@ def test_it_gives_the_typed_text_back_after_the_session_ended(
     expect(page.get_by_label(re.compile(r"^Statut\b"))).to_have_value("in_progress")
 
     page.get_by_role("button", name=SAVE).click()
-    expect(page.locator("#messages")).to_contain_text("mis à jour")
+    expect(page.locator("#status-confirmation")).to_contain_text("mis à jour")
     assert StatusUpdate.objects.filter(action=action, comment=COMMENT).count() == 1
     assert _drafts(page) == []  # saved: nothing kept any more
     page.reload()

@@ -30,6 +30,7 @@ from actions.services import (
 from actions.strategy_file import (
     ACTION_KEYS,
     DEFAULT_STRATEGY_FILE,
+    FILE_KEYS,
     ActionData,
     AxisData,
     OrganisationData,
@@ -233,7 +234,7 @@ class _Loader:
         except ValidationError as error:
             place = f"axe {axis.number}, action {data.number}"
             for name, messages in _messages(error):
-                key = _FILE_KEYS.get(name, name)
+                key = FILE_KEYS.get(name, name)
                 where = f"{place}, champ « {key} »" if key in ACTION_KEYS else place
                 self._refused(where, data.line_of(key), messages)
             return None
@@ -280,10 +281,6 @@ class _Loader:
                 },
             )
             self.keep("subactions", created)
-
-
-# The services' names of the sheet's fields, as the file names them.
-_FILE_KEYS = {"lead_organisation": "lead"}
 
 
 def _messages(error: ValidationError) -> list[tuple[str, list[str]]]:

@@ -374,17 +374,10 @@ class StatusUpdate(models.Model):
         super().save(*args, **kwargs)
 
 
-class CarrierChange(models.Model):
-    """A change of who carries an action (its lead, its contributors), kept forever with its
-    author, beside the status updates: carriers decide which partners may update the action.
+class _SheetHistoryEntry(models.Model):
+    """Who changed an action's sheet or carriers, for whom, and when: what CarrierChange and
+    SheetChange share (each keeps its own `action` link and indexes)."""
 
-    Names are copied as they were, so that the history reads the same after an organisation is
-    renamed or archived. A lead left unchanged is stored as two blanks.
-    """
-
-    action = models.ForeignKey(
-        Action, on_delete=models.CASCADE, related_name="carrier_changes", verbose_name=_("action")
-    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -400,6 +393,22 @@ class CarrierChange(models.Model):
         verbose_name=_("organisation de l'auteur"),
     )
     created_at = models.DateTimeField(_("date"))
+
+    class Meta:
+        abstract = True
+
+
+class CarrierChange(_SheetHistoryEntry):
+    """A change of who carries an action (its lead, its contributors), kept forever with its
+    author, beside the status updates: carriers decide which partners may update the action.
+
+    Names are copied as they were, so that the history reads the same after an organisation is
+    renamed or archived. A lead left unchanged is stored as two blanks.
+    """
+
+    action = models.ForeignKey(
+        Action, on_delete=models.CASCADE, related_name="carrier_changes", verbose_name=_("action")
+    )
     previous_lead = models.CharField(
         _("pilote avant"), max_length=200, blank=True, validators=[plain_text]
     )
@@ -421,7 +430,7 @@ class CarrierChange(models.Model):
         return self.previous_lead != self.lead
 
 
-class SheetChange(models.Model):
+class SheetChange(_SheetHistoryEntry):
     """A change of one field of an action's sheet (or of its budget, field "fundings"), kept
     forever with its author, beside the status updates and the carrier changes. Written by
     `action_edit_sheet`; the carriers (lead, contributors) are CarrierChange's.
@@ -433,21 +442,6 @@ class SheetChange(models.Model):
     action = models.ForeignKey(
         Action, on_delete=models.CASCADE, related_name="sheet_changes", verbose_name=_("action")
     )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("auteur"),
-    )
-    author_organisation = models.ForeignKey(
-        "governance.Organisation",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("organisation de l'auteur"),
-    )
-    created_at = models.DateTimeField(_("date"))
     field = models.CharField(_("champ"), max_length=30, validators=[plain_text])
     previous = models.TextField(_("avant"), blank=True, validators=[plain_text])
     value = models.TextField(_("après"), blank=True, validators=[plain_text])

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.models import Priority
+from actions.services import SHEET_FIELDS
 from clspdr.text import forbidden_message
 from governance.models import BodyKind, Cadence, OrganisationKind
 
@@ -388,20 +389,12 @@ def _parse_axis(raw: object, position: int, errors: list[str]) -> AxisData:
     return axis
 
 
-ACTION_KEYS = {
+# The file names the sheet's fields as the services do (actions/services.py SHEET_FIELDS),
+# except the lead, which the file gives as an organisation reference.
+FILE_KEYS = {"lead_organisation": "lead"}
+ACTION_KEYS = {FILE_KEYS.get(name, name) for name in SHEET_FIELDS} | {
     "number",
-    "title",
-    "description",
-    "lead",
     "contributors",
-    "target_public",
-    "territory",
-    "objectives",
-    "means",
-    "priority",
-    "indicators",
-    "start_date",
-    "end_date",
     "fundings",
     "sublists",
 }
